@@ -1,0 +1,164 @@
+"""Activation functions: each registry entry bundles its forward and its backward.
+
+``forward(Z) -> A`` and ``backward(dA, Z, A=None, out=None) -> dZ`` act elementwise (softmax
+column-wise) on arrays of shape (n[l], m). ``backward`` uses the cached ``A`` when it is given,
+so nothing the forward pass computed is computed again; ``out`` lets the engine write ``dZ``
+over the temporary ``dA`` instead of allocating a new array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.floating]
+
+LEAKY_SLOPE = 0.01
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A named activation g with its derivative: A = g(Z), dZ = dA * g'(Z)."""
+
+    name: str
+    forward: Callable[[Array], Array]
+    backward: Callable[..., Array]
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r})"
+
+
+def _out(dA: Array, out: Array | None) -> Array:
+    """Return a writable copy of ``dA`` (or ``dA`` itself when the caller passes ``out=dA``)."""
+    if out is None:
+        return np.array(dA, copy=True)
+    if out is not dA:
+        np.copyto(out, dA)
+    return out
+
+
+def sigmoid(Z: Array) -> Array:
+    """A = 1 / (1 + exp(-Z)), without overflow.
+
+    ``exp(-Z)`` overflows for Z below about -709 (float64) or -88 (float32); Z is floored
+    there, where the result is already 0 to the dtype's precision. Everywhere else the value is
+    bit for bit the course's ``1 / (1 + np.exp(-Z))``.
+
+    Examples
+    --------
+    >>> sigmoid(np.array([[-1000.0, 0.0, 1000.0]]))
+    array([[0. , 0.5, 1. ]])
+    """
+    floor = np.log(np.finfo(Z.dtype).max) if np.issubdtype(Z.dtype, np.floating) else -709.0
+    return 1 / (1 + np.exp(-np.maximum(Z, -floor)))
+
+
+def _sigmoid_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
+    s = sigmoid(Z) if A is None else A
+    dZ = _out(dA, out)
+    dZ *= s * (1 - s)
+    return dZ
+
+
+def relu(Z: Array) -> Array:
+    """A = max(0, Z)."""
+    return np.maximum(Z, 0)
+
+
+def _relu_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
+    # dZ = dA where Z > 0, else 0 (the derivative at 0 is taken as 0, as in the course).
+    dZ = _out(dA, out)
+    np.copyto(dZ, 0, where=Z <= 0)
+    return dZ
+
+
+def tanh(Z: Array) -> Array:
+    """A = tanh(Z)."""
+    return np.tanh(Z)
+
+
+def _tanh_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
+    t = np.tanh(Z) if A is None else A
+    dZ = _out(dA, out)
+    dZ *= 1 - t * t
+    return dZ
+
+
+def leaky_relu(Z: Array) -> Array:
+    """A = Z for Z > 0, else 0.01 Z."""
+    return np.where(Z > 0, Z, Z * LEAKY_SLOPE)
+
+
+def _leaky_relu_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
+    dZ = _out(dA, out)
+    np.multiply(dZ, LEAKY_SLOPE, out=dZ, where=Z <= 0)
+    return dZ
+
+
+def linear(Z: Array) -> Array:
+    """A = Z (the identity; the course's seeds call it "none")."""
+    return Z
+
+
+def _linear_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
+    return _out(dA, out)
+
+
+def softmax(Z: Array) -> Array:
+    """A[:, j] = exp(Z[:, j]) / sum_k exp(Z[k, j]), with the column max subtracted first.
+
+    Examples
+    --------
+    >>> softmax(np.array([[1000.0], [1000.0]]))
+    array([[0.5],
+           [0.5]])
+    """
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    E /= E.sum(axis=0, keepdims=True)
+    return E
+
+
+def _softmax_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
+    # Jacobian-vector product of softmax: dZ = A * (dA - sum_k dA_k A_k), column by column.
+    S = softmax(Z) if A is None else A
+    dot = np.sum(dA * S, axis=0, keepdims=True)
+    dZ = _out(dA, out)
+    dZ -= dot
+    dZ *= S
+    return dZ
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation("relu", relu, _relu_backward),
+        Activation("sigmoid", sigmoid, _sigmoid_backward),
+        Activation("tanh", tanh, _tanh_backward),
+        Activation("leaky_relu", leaky_relu, _leaky_relu_backward),
+        Activation("linear", linear, _linear_backward),
+        Activation("softmax", softmax, _softmax_backward),
+    )
+}
+ALIASES = {"none": "linear", "identity": "linear", "logistic": "sigmoid", "leakyrelu": "leaky_relu"}
+
+
+def get_activation(identifier: str | Activation) -> Activation:
+    """Look an activation up by name (or pass an :class:`Activation` through).
+
+    Examples
+    --------
+    >>> get_activation("none")
+    Activation('linear')
+    """
+    if isinstance(identifier, Activation):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.strip().lower()
+        key = ALIASES.get(key, key)
+        if key in ACTIVATIONS:
+            return ACTIVATIONS[key]
+    names = ", ".join([*ACTIVATIONS, *ALIASES])
+    raise ValueError(f"unknown activation {identifier!r}; choose one of: {names}")

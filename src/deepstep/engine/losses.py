@@ -1,0 +1,120 @@
+"""Losses (costs): each registry entry bundles the cost, its gradient and its fused output.
+
+All take ``AL`` (the network's output, shape (n[L], m)) and ``Y`` (same shape) and average
+over the m examples. Logs never see 0: probabilities are clipped to [eps, 1 - eps] with eps
+the dtype's machine epsilon, as scikit-learn's ``log_loss`` does.
+
+Where the output activation is the loss's natural partner (sigmoid + binary cross-entropy,
+softmax + categorical cross-entropy, linear + squared error) the engine skips dA[L] and uses
+the fused gradient dZ[L] = A[L] - Y, which is both faster and free of the 1/A division.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.floating]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A named cost J(AL, Y) with dJ/dAL (per example) and the activation it fuses with."""
+
+    name: str
+    cost: Callable[[Array, Array], float]
+    gradient: Callable[[Array, Array], Array]
+    fused_activation: str
+
+    def __repr__(self) -> str:
+        return f"Loss({self.name!r})"
+
+
+def _clip(AL: Array) -> Array:
+    eps = np.finfo(AL.dtype).eps
+    return np.clip(AL, eps, 1 - eps)
+
+
+def binary_cross_entropy(AL: Array, Y: Array) -> float:
+    """J = -1/m sum(Y log(AL) + (1 - Y) log(1 - AL)).
+
+    Examples
+    --------
+    >>> binary_cross_entropy(np.array([[.8, .9, .4]]), np.array([[1, 1, 0]]))
+    0.2797765635793422
+    """
+    m = AL.shape[1]
+    P = _clip(AL)
+    return float(-1.0 / m * np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P)))
+
+
+def _bce_gradient(AL: Array, Y: Array) -> Array:
+    P = _clip(AL)
+    return -(np.divide(Y, P) - np.divide(1 - Y, 1 - P))
+
+
+def categorical_cross_entropy(AL: Array, Y: Array) -> float:
+    """J = -1/m sum_j sum_k Y[k, j] log(AL[k, j]), Y one-hot of shape (n[L], m)."""
+    m = AL.shape[1]
+    return float(-np.sum(Y * np.log(_clip(AL))) / m)
+
+
+def _cce_gradient(AL: Array, Y: Array) -> Array:
+    return -np.divide(Y, _clip(AL))
+
+
+def mean_squared_error(AL: Array, Y: Array) -> float:
+    """J = 1/(2m) sum (AL - Y)^2: half the squared error per example, so dJ/dAL = AL - Y."""
+    m = AL.shape[1]
+    D = AL - Y
+    return float(np.sum(D * D) / (2 * m))
+
+
+def _mse_gradient(AL: Array, Y: Array) -> Array:
+    return AL - Y
+
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        Loss("binary_cross_entropy", binary_cross_entropy, _bce_gradient, "sigmoid"),
+        Loss("categorical_cross_entropy", categorical_cross_entropy, _cce_gradient, "softmax"),
+        Loss("mse", mean_squared_error, _mse_gradient, "linear"),
+    )
+}
+ALIASES = {
+    "bce": "binary_cross_entropy",
+    "log_loss": "binary_cross_entropy",
+    "cross_entropy": "binary_cross_entropy",
+    "cce": "categorical_cross_entropy",
+    "mean_squared_error": "mse",
+    "squared_error": "mse",
+}
+DEFAULT_LOSS_FOR_OUTPUT = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy"}
+
+
+def get_loss(identifier: str | Loss) -> Loss:
+    """Look a loss up by name (or pass a :class:`Loss` through).
+
+    Examples
+    --------
+    >>> get_loss("bce")
+    Loss('binary_cross_entropy')
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.strip().lower()
+        key = ALIASES.get(key, key)
+        if key in LOSSES:
+            return LOSSES[key]
+    names = ", ".join([*LOSSES, *ALIASES])
+    raise ValueError(f"unknown loss {identifier!r}; choose one of: {names}")
+
+
+def loss_for_output(output_activation: str) -> Loss:
+    """The loss that fuses with an output activation (linear and others: squared error)."""
+    return LOSSES[DEFAULT_LOSS_FOR_OUTPUT.get(output_activation, "mse")]

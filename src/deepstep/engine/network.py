@@ -1,0 +1,208 @@
+"""Forward and backward propagation over L layers, each with its own activation.
+
+Conventions (course 1, week 4): X = A[0] is (n[0], m); W[l] is (n[l], n[l-1]); b[l] is
+(n[l], 1). Each layer's cache is ``(linear_cache, activation_cache)`` with
+``linear_cache = (A_prev, W, b)`` and ``activation_cache = Z``; a layer trained with dropout
+carries its mask as a third element, ``(linear_cache, Z, mask)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .activations import Activation, get_activation
+from .linear import linear_backward, linear_forward
+from .losses import Loss
+from .regularizers import add_l2_gradient, dropout_mask, l2_cost
+
+Array = NDArray[np.floating]
+Params = dict[str, Array]
+Cache = tuple  # ((A_prev, W, b), Z) or ((A_prev, W, b), Z, mask)
+
+
+def n_layers(params: Params) -> int:
+    """L, the number of layers with parameters (W1, b1, ..., WL, bL)."""
+    L = len(params) // 2
+    missing = [k for l in range(1, L + 1) for k in (f"W{l}", f"b{l}") if k not in params]
+    if missing or L == 0:
+        raise ValueError(
+            f"parameters must hold W1, b1, ..., WL, bL; missing {missing or ['W1', 'b1']}"
+        )
+    return L
+
+
+def layer_dims(params: Params) -> list[int]:
+    """[n[0], n[1], ..., n[L]] read off the weight shapes."""
+    L = n_layers(params)
+    return [params["W1"].shape[1]] + [params[f"W{l}"].shape[0] for l in range(1, L + 1)]
+
+
+def resolve_activations(
+    hidden: str | Activation | Sequence[str | Activation], output: str | Activation, L: int
+) -> list[Activation]:
+    """One Activation per layer: ``hidden`` for layers 1..L-1 (a name or a list), ``output``."""
+    if isinstance(hidden, (str, Activation)):
+        hidden_list = [hidden] * (L - 1)
+    else:
+        hidden_list = list(hidden)
+        if len(hidden_list) != L - 1:
+            raise ValueError(
+                f"hidden activations: got {len(hidden_list)} names for {L - 1} hidden layers"
+            )
+    return [get_activation(a) for a in hidden_list] + [get_activation(output)]
+
+
+def _check_layer(l: int, A_prev: Array, W: Array, b: Array) -> None:
+    a_name = "X" if l == 1 else f"A{l - 1}"
+    if W.ndim != 2 or A_prev.ndim != 2:
+        raise ValueError(
+            f"layer {l}: W{l} is {W.shape} and {a_name} is {A_prev.shape}; both must be 2-D "
+            "(course layout: X is (n_x, m))"
+        )
+    if W.shape[1] != A_prev.shape[0]:
+        raise ValueError(
+            f"layer {l}: W{l} is {W.shape} but {a_name} has {A_prev.shape[0]} rows "
+            f"({a_name} is {A_prev.shape}; X must be (n_x, m), one column per example)"
+        )
+    if b.shape != (W.shape[0], 1):
+        raise ValueError(f"layer {l}: b{l} is {b.shape} but W{l} is {W.shape}; b{l} must be "
+                         f"({W.shape[0]}, 1)")
+
+
+def forward(
+    X: Array,
+    params: Params,
+    activations: Sequence[Activation],
+    *,
+    keep_probs: Sequence[float] | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[Array, list[Cache]]:
+    """A[L] and the caches: A[l] = g[l](W[l] A[l-1] + b[l]) for l = 1..L.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n[0], m)
+    params : dict with W{l} of shape (n[l], n[l-1]) and b{l} of shape (n[l], 1)
+    activations : sequence of L :class:`Activation`
+    keep_probs : sequence of L - 1 floats, optional
+        Inverted-dropout keep probability for each hidden layer's output (1 = no dropout).
+    rng : numpy.random.Generator
+        Draws the dropout masks; required when any keep probability is below 1.
+
+    Returns
+    -------
+    AL : ndarray of shape (n[L], m)
+    caches : list of L caches, ``((A_prev, W, b), Z)`` (plus the mask with dropout)
+    """
+    L = n_layers(params)
+    if len(activations) != L:
+        raise ValueError(f"{len(activations)} activations for {L} layers")
+    A = X
+    caches: list[Cache] = []
+    for l in range(1, L + 1):
+        W, b = params[f"W{l}"], params[f"b{l}"]
+        _check_layer(l, A, W, b)
+        A_prev = A
+        Z = linear_forward(A_prev, W, b)
+        A = activations[l - 1].forward(Z)
+        keep = keep_probs[l - 1] if keep_probs is not None and l < L else 1.0
+        if keep < 1.0:
+            if rng is None:
+                raise ValueError("dropout needs a numpy.random.Generator (rng)")
+            mask = dropout_mask(A.shape, keep, rng, A.dtype)
+            A = A * mask
+            caches.append(((A_prev, W, b), Z, mask))
+        else:
+            caches.append(((A_prev, W, b), Z))
+    return A, caches
+
+
+def predict_forward(X: Array, params: Params, activations: Sequence[Activation]) -> Array:
+    """A[L] without keeping caches (inference: each A[l] is freed once A[l+1] exists)."""
+    A = X
+    for l in range(1, n_layers(params) + 1):
+        W, b = params[f"W{l}"], params[f"b{l}"]
+        _check_layer(l, A, W, b)
+        A = activations[l - 1].forward(linear_forward(A, W, b))
+    return A
+
+
+def compute_cost(AL: Array, Y: Array, loss: Loss, params: Params | None = None,
+                 l2: float = 0.0) -> float:
+    """J = loss(AL, Y) + lambda / (2 m) sum_l ||W[l]||^2 (the second term only when l2 > 0)."""
+    J = loss.cost(AL, Y)
+    if l2 and params is not None:
+        J += l2_cost(params, l2, AL.shape[1])
+    return J
+
+
+def backward(
+    AL: Array,
+    Y: Array,
+    caches: Sequence[Cache],
+    activations: Sequence[Activation],
+    loss: Loss,
+    *,
+    l2: float = 0.0,
+    fused: bool = True,
+    need_dA0: bool = False,
+    keep_dA: bool = False,
+) -> dict[str, Array]:
+    """Gradients of the cost with respect to every W[l] and b[l].
+
+    Parameters
+    ----------
+    AL : ndarray of shape (n[L], m)
+    Y : ndarray of shape (n[L], m)
+    caches : the caches returned by :func:`forward`
+    activations : sequence of L :class:`Activation`
+    loss : the :class:`Loss` whose gradient is taken
+    l2 : float
+        L2 strength lambda; adds lambda / m * W[l] to dW[l].
+    fused : bool
+        Use dZ[L] = A[L] - Y when the output activation is the loss's partner (sigmoid + BCE,
+        softmax + CCE, linear + MSE). False takes the textbook path through dA[L].
+    need_dA0 : bool
+        Also compute dA[0], the gradient with respect to X (a training step does not need it).
+    keep_dA : bool
+        Return every dA[l] too (the course's ``grads`` dict). Otherwise each dA[l] is
+        overwritten in place by dZ[l], which saves an allocation per layer.
+
+    Returns
+    -------
+    grads : dict
+        "dW{l}" (n[l], n[l-1]) and "db{l}" (n[l], 1), and "dA{l}" (n[l], m) where asked for.
+    """
+    L = len(caches)
+    m = AL.shape[1]
+    grads: dict[str, Array] = {}
+    out = activations[-1]
+    if fused and loss.fused_activation == out.name:
+        dZ = AL - Y
+    else:
+        dAL = loss.gradient(AL, Y)
+        dZ = out.backward(dAL, caches[-1][1], AL, out=dAL)
+    for l in range(L, 0, -1):
+        (A_prev, W, _), _Z = caches[l - 1][:2]
+        need = l > 1 or need_dA0 or keep_dA
+        dA_prev, dW, db = linear_backward(dZ, A_prev, W, need_dA_prev=need)
+        grads[f"dW{l}"] = add_l2_gradient(dW, W, l2, m)
+        grads[f"db{l}"] = db
+        if dA_prev is None:
+            break
+        if keep_dA or l == 1:
+            grads[f"dA{l - 1}"] = dA_prev
+        if l == 1:
+            break
+        prev = caches[l - 2]
+        Z_prev = prev[1]
+        if len(prev) > 2:  # dropout: the mask scales dA[l-1]; A[l-1] before it is not cached
+            dA_prev = dA_prev * prev[2]
+            dZ = activations[l - 2].backward(dA_prev, Z_prev, None, out=dA_prev)
+        else:
+            target = None if keep_dA else dA_prev
+            dZ = activations[l - 2].backward(dA_prev, Z_prev, A_prev, out=target)
+    return grads

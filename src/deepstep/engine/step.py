@@ -1,0 +1,61 @@
+"""One training step: forward, cost, backward, optimiser update. Every training loop calls it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..optim.optimizers import Optimizer, State
+from .activations import Activation
+from .losses import Loss
+from .network import backward, compute_cost, forward
+from .regularizers import clip_by_global_norm
+
+Array = NDArray[np.floating]
+
+
+def train_step(
+    X: Array,
+    Y: Array,
+    params: dict[str, Array],
+    activations: Sequence[Activation],
+    loss: Loss,
+    optimizer: Optimizer,
+    state: State,
+    lr: float,
+    t: int,
+    *,
+    l2: float = 0.0,
+    keep_probs: Sequence[float] | None = None,
+    rng: np.random.Generator | None = None,
+    clip_norm: float | None = None,
+) -> tuple[float, State]:
+    """Take one step on the batch (X, Y); ``params`` is updated in place.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n[0], m)
+    Y : ndarray of shape (n[L], m)
+    params : dict of W{l} (n[l], n[l-1]) and b{l} (n[l], 1), updated in place
+    activations, loss : one :class:`Activation` per layer and the :class:`Loss`
+    optimizer, state : the optimiser and its state; t is the step number, from 1
+    lr : learning rate for this step
+    l2, keep_probs, rng, clip_norm : L2 strength, dropout keep probabilities (one per hidden
+        layer) with their Generator, and the global-norm clipping threshold.
+
+    Returns
+    -------
+    cost : float
+        The cost of the forward pass, before the update (what the course records).
+    state : the optimiser's new state
+    """
+    AL, caches = forward(X, params, activations, keep_probs=keep_probs, rng=rng)
+    cost = compute_cost(AL, Y, loss, params, l2)
+    grads = backward(AL, Y, caches, activations, loss, l2=l2)
+    del caches, AL
+    if clip_norm:
+        clip_by_global_norm(grads, clip_norm)
+    _, state = optimizer.update(params, grads, state, lr, t, inplace=True)
+    return cost, state

@@ -1,0 +1,170 @@
+"""Optimisers as pure ``init`` / ``update`` pairs over the parameter dict (course 2, week 2).
+
+``init(params) -> state`` and ``update(params, grads, state, lr, t, inplace=False) ->
+(params, state)``. With ``inplace=False`` (the default) nothing passed in is modified; the
+training loop passes ``inplace=True`` to update the arrays where they lie, which saves one
+temporary per parameter per step.
+
+Formulas, for each parameter P with gradient dP at step t = 1, 2, ...:
+
+- gd:       P -= lr dP
+- momentum: v = beta v + (1 - beta) dP; P -= lr v                 (Qian 1999; course 2)
+- rmsprop:  s = beta2 s + (1 - beta2) dP^2; P -= lr dP / (sqrt(s) + eps)   (Hinton 2012)
+- adam:     v, s as above; P -= lr (v / (1 - beta1^t)) / (sqrt(s / (1 - beta2^t)) + eps)
+            (Kingma & Ba 2015, with bias correction, as in course 2 and PyTorch)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.floating]
+Params = dict[str, Array]
+State = dict[str, Any]
+
+
+def _pairs(params: Params) -> list[tuple[str, str]]:
+    """(parameter key, gradient key) pairs: ("W1", "dW1"), ("b1", "db1"), ..."""
+    return [(k, "d" + k) for k in params]
+
+
+def _target(params: Params, inplace: bool) -> Params:
+    return params if inplace else {k: v.copy() for k, v in params.items()}
+
+
+def _zeros(params: Params) -> dict[str, Array]:
+    return {k: np.zeros_like(v) for k, v in params.items()}
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """A named optimiser: ``init(params) -> state`` and ``update(...) -> (params, state)``."""
+
+    name: str
+    init: Callable[[Params], State]
+    update: Callable[..., tuple[Params, State]]
+    hyper: dict[str, float] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Optimizer({self.name!r}, {self.hyper})"
+
+
+def gd() -> Optimizer:
+    """Plain (mini-batch) gradient descent: P -= lr dP."""
+
+    def init(params: Params) -> State:
+        return {}
+
+    def update(params, grads, state, lr, t=1, inplace=False):
+        new = _target(params, inplace)
+        for k, g in _pairs(params):
+            if inplace:
+                new[k] -= lr * grads[g]
+            else:
+                new[k] = params[k] - lr * grads[g]
+        return new, state
+
+    return Optimizer("gd", init, update)
+
+
+def momentum(beta: float = 0.9) -> Optimizer:
+    """Gradient descent with momentum: v = beta v + (1 - beta) dP; P -= lr v."""
+
+    def init(params: Params) -> State:
+        return {"v": _zeros(params)}
+
+    def update(params, grads, state, lr, t=1, inplace=False):
+        new = _target(params, inplace)
+        v = state["v"] if inplace else {k: a.copy() for k, a in state["v"].items()}
+        for k, g in _pairs(params):
+            v[k] *= beta
+            v[k] += (1 - beta) * grads[g]
+            new[k] -= lr * v[k]
+        return new, {"v": v}
+
+    return Optimizer("momentum", init, update, {"beta": beta})
+
+
+def rmsprop(beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
+    """RMSprop: s = beta2 s + (1 - beta2) dP^2; P -= lr dP / (sqrt(s) + eps)."""
+
+    def init(params: Params) -> State:
+        return {"s": _zeros(params)}
+
+    def update(params, grads, state, lr, t=1, inplace=False):
+        new = _target(params, inplace)
+        s = state["s"] if inplace else {k: a.copy() for k, a in state["s"].items()}
+        for k, g in _pairs(params):
+            dP = grads[g]
+            s[k] *= beta2
+            s[k] += (1 - beta2) * (dP * dP)
+            new[k] -= lr * dP / (np.sqrt(s[k]) + eps)
+        return new, {"s": s}
+
+    return Optimizer("rmsprop", init, update, {"beta2": beta2, "eps": eps})
+
+
+def adam(beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
+    """Adam with bias correction (Kingma & Ba 2015), in the course-2 / PyTorch form."""
+
+    def init(params: Params) -> State:
+        return {"v": _zeros(params), "s": _zeros(params)}
+
+    def update(params, grads, state, lr, t=1, inplace=False):
+        new = _target(params, inplace)
+        if inplace:
+            v, s = state["v"], state["s"]
+        else:
+            v = {k: a.copy() for k, a in state["v"].items()}
+            s = {k: a.copy() for k, a in state["s"].items()}
+        c1 = 1 - beta1**t
+        c2 = np.sqrt(1 - beta2**t)
+        for k, g in _pairs(params):
+            dP = grads[g]
+            v[k] *= beta1
+            v[k] += (1 - beta1) * dP
+            s[k] *= beta2
+            s[k] += (1 - beta2) * (dP * dP)
+            # v / c1 / (sqrt(s) / c2 + eps), with one temporary
+            denom = np.sqrt(s[k])
+            denom *= 1 / c2
+            denom += eps
+            np.divide(v[k], denom, out=denom)
+            denom *= lr / c1
+            new[k] -= denom
+        return new, {"v": v, "s": s}
+
+    return Optimizer("adam", init, update, {"beta1": beta1, "beta2": beta2, "eps": eps})
+
+
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
+    "gd": gd,
+    "momentum": momentum,
+    "rmsprop": rmsprop,
+    "adam": adam,
+}
+ALIASES = {"sgd": "gd", "gradient_descent": "gd"}
+
+
+def get_optimizer(identifier: str | Optimizer, **hyper: float) -> Optimizer:
+    """An optimiser by name, with its hyperparameters (or pass an :class:`Optimizer` through).
+
+    Examples
+    --------
+    >>> get_optimizer("adam", beta1=0.8)
+    Optimizer('adam', {'beta1': 0.8, 'beta2': 0.999, 'eps': 1e-08})
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.strip().lower()
+        key = ALIASES.get(key, key)
+        if key in OPTIMIZERS:
+            return OPTIMIZERS[key](**hyper)
+    names = ", ".join([*OPTIMIZERS, *ALIASES])
+    raise ValueError(f"unknown optimizer {identifier!r}; choose one of: {names}")
