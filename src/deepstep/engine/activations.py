@@ -41,19 +41,19 @@ def _out(dA: Array, out: Array | None) -> Array:
 
 
 def sigmoid(Z: Array) -> Array:
-    """A = 1 / (1 + exp(-Z)), without overflow.
+    """A = 1 / (1 + exp(-Z)), bit for bit the course's formula, without overflow warnings.
 
-    ``exp(-Z)`` overflows for Z below about -709 (float64) or -88 (float32); Z is floored
-    there, where the result is already 0 to the dtype's precision. Everywhere else the value is
-    bit for bit the course's ``1 / (1 + np.exp(-Z))``.
+    ``exp(-Z)`` overflows to inf for Z below about -709 (float64) or -88 (float32); there
+    1 / (1 + inf) is exactly 0, the right limit, so the overflow is silenced instead of Z being
+    clipped (clipping at log(max) still overflowed in float32, where log(max) rounds up).
 
     Examples
     --------
     >>> sigmoid(np.array([[-1000.0, 0.0, 1000.0]]))
     array([[0. , 0.5, 1. ]])
     """
-    floor = np.log(np.finfo(Z.dtype).max) if np.issubdtype(Z.dtype, np.floating) else -709.0
-    return 1 / (1 + np.exp(-np.maximum(Z, -floor)))
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-Z))
 
 
 def _sigmoid_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
