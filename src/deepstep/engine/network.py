@@ -72,6 +72,36 @@ def _check_layer(l: int, A_prev: Array, W: Array, b: Array) -> None:
                          f"({W.shape[0]}, 1)")
 
 
+def _layer_mask(
+    layer: int,
+    L: int,
+    A: Array,
+    keep_probs: Sequence[float] | None,
+    rng: np.random.Generator | None,
+    masks: Sequence[Array | None] | None,
+) -> Array | None:
+    """Return the dropout mask for A[layer]: the fixed one, a fresh draw, or None."""
+    if layer == L:
+        return None
+    if masks is not None:
+        if keep_probs is not None:
+            raise ValueError("give dropout either as keep_probs (with rng) or as masks, not both")
+        if len(masks) != L - 1:
+            raise ValueError(f"masks: got {len(masks)} for {L - 1} hidden layers")
+        mask = masks[layer - 1]
+        if mask is not None and np.shape(mask) != A.shape:
+            raise ValueError(
+                f"layer {layer}: the dropout mask is {np.shape(mask)} but A{layer} is {A.shape}"
+            )
+        return mask
+    keep = keep_probs[layer - 1] if keep_probs is not None else 1.0
+    if keep >= 1.0:
+        return None
+    if rng is None:
+        raise ValueError("dropout needs a numpy.random.Generator (rng)")
+    return dropout_mask(A.shape, keep, rng, A.dtype)
+
+
 def forward(
     X: Array,
     params: Params,
@@ -79,6 +109,7 @@ def forward(
     *,
     keep_probs: Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
+    masks: Sequence[Array | None] | None = None,
 ) -> tuple[Array, list[Cache]]:
     """A[L] and the caches: A[l] = g[l](W[l] A[l-1] + b[l]) for l = 1..L.
 
@@ -91,6 +122,11 @@ def forward(
         Inverted-dropout keep probability for each hidden layer's output (1 = no dropout).
     rng : numpy.random.Generator
         Draws the dropout masks; required when any keep probability is below 1.
+    masks : sequence of L - 1 arrays (or None), optional
+        Fixed inverted-dropout masks, already divided by the keep probability: masks[l - 1]
+        of shape (n[l], m) multiplies A[l], None leaves layer l alone. They replace
+        ``keep_probs`` and ``rng``, so the cost is a deterministic function of the
+        parameters (what gradient checking needs) and a step can be replayed.
 
     Returns
     -------
@@ -108,11 +144,8 @@ def forward(
         A_prev = A
         Z = linear_forward(A_prev, W, b)
         A = activations[l - 1].forward(Z)
-        keep = keep_probs[l - 1] if keep_probs is not None and l < L else 1.0
-        if keep < 1.0:
-            if rng is None:
-                raise ValueError("dropout needs a numpy.random.Generator (rng)")
-            mask = dropout_mask(A.shape, keep, rng, A.dtype)
+        mask = _layer_mask(l, L, A, keep_probs, rng, masks)
+        if mask is not None:
             A = A * mask
             caches.append(((A_prev, W, b), Z, mask))
         else:
