@@ -211,6 +211,9 @@ def backward(
     """
     L = len(caches)
     m = AL.shape[1]
+    # Labels in the output's dtype: int64 labels (as the course's h5 files hold) would otherwise
+    # promote dZ = AL - Y, and with it every gradient of a float32 network, to float64.
+    Y = np.asarray(Y, dtype=AL.dtype)
     grads: dict[str, Array] = {}
     out = activations[-1]
     if fused and loss.fused_activation == out.name:
