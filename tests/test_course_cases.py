@@ -562,15 +562,6 @@ def test_L_model_backward_structure():
         assert grads[f"db{layer}"].shape == b.shape
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "course.L_model_backward goes through engine.backward(fused=False), which clips AL to "
-        "[eps, 1 - eps] before dAL and takes sigmoid'(Z[L]) from the cached AL rather than "
-        "from Z[L]; the published case's AL is a randn draw (1.7886 > 1) unrelated to Z[2], "
-        "so dW2 = [[1.1222, -0.6172, -1.9078]] instead of [[-0.3920, -0.1333, -0.0460]]"
-    ),
-)
 def test_L_model_backward_published():
     AL, Y, caches = L_model_backward_case()
     grads = course.L_model_backward(AL, Y, caches)

@@ -132,12 +132,12 @@ def linear_backward(dZ: Array, cache: LinearCache) -> tuple[Array, Array, Array]
 
 
 def relu_backward(dA: Array, cache: Array) -> Array:
-    """dZ = dA where Z > 0, else 0 (cache = Z)."""
+    """DZ = dA where Z > 0, else 0 (cache = Z)."""
     return engine.get_activation("relu").backward(dA, cache)
 
 
 def sigmoid_backward(dA: Array, cache: Array) -> Array:
-    """dZ = dA s (1 - s) with s = sigmoid(Z) (cache = Z)."""
+    """DZ = dA s (1 - s) with s = sigmoid(Z) (cache = Z)."""
     return engine.get_activation("sigmoid").backward(dA, cache)
 
 
@@ -160,7 +160,8 @@ def L_model_backward(
     cost: str = "binary_cross_entropy",
 ) -> dict[str, Array]:
     """Gradients "dA{l-1}", "dW{l}", "db{l}" for l = L..1, starting from the textbook
-    dAL = -(Y / AL - (1 - Y) / (1 - AL))."""
+    dAL = -(Y / AL - (1 - Y) / (1 - AL)).
+    """
     acts = engine.resolve_activations(hidden, output, len(caches))
     Y = check_labels(Y, AL.shape[1])
     return engine.backward(AL, Y, caches, acts, engine.get_loss(cost), fused=False, keep_dA=True)
@@ -193,7 +194,7 @@ def _train(
     loss, optimizer = engine.get_loss(cost), gd()
     costs: list[float] = []
     for i in range(num_iterations):
-        J, _ = train_step(X, Y, parameters, acts, loss, optimizer, {}, learning_rate, i + 1)
+        J, _, _ = train_step(X, Y, parameters, acts, loss, optimizer, {}, learning_rate, i + 1)
         if i % 100 == 0 or i == num_iterations - 1:
             costs.append(J)
             if print_cost:

@@ -8,7 +8,8 @@ from numpy.typing import NDArray
 
 def prior_entropy(Y: NDArray) -> float:
     """Cross-entropy of the best constant prediction: what a network that learned only biases
-    reaches. For 0/1 labels with positive rate p it is -(p log p + (1-p) log(1-p))."""
+    reaches. For 0/1 labels with positive rate p it is -(p log p + (1-p) log(1-p)).
+    """
     Y = np.asarray(Y, dtype=np.float64)
     if Y.shape[0] == 1:
         p = np.clip(Y.mean(), 1e-12, 1 - 1e-12)

@@ -86,7 +86,8 @@ def initialize(
         draw = np.random.RandomState(1 if seed is None else seed).randn
     else:
         gen = rng if rng is not None else np.random.default_rng(seed)
-        draw = gen.standard_normal
+        def draw(*shape: int) -> NDArray[np.float64]:
+            return gen.standard_normal(shape)
 
     params: Params = {}
     for l in range(1, len(dims)):

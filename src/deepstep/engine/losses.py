@@ -52,8 +52,9 @@ def binary_cross_entropy(AL: Array, Y: Array) -> float:
 
 
 def _bce_gradient(AL: Array, Y: Array) -> Array:
-    P = _clip(AL)
-    return -(np.divide(Y, P) - np.divide(1 - Y, 1 - P))
+    # The course's dAL, unclipped (its published test cases feed AL outside (0, 1)). Training
+    # never takes this path: sigmoid + cross-entropy uses the fused dZ = AL - Y.
+    return -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
 
 
 def categorical_cross_entropy(AL: Array, Y: Array) -> float:
@@ -93,7 +94,10 @@ ALIASES = {
     "mean_squared_error": "mse",
     "squared_error": "mse",
 }
-DEFAULT_LOSS_FOR_OUTPUT = {"sigmoid": "binary_cross_entropy", "softmax": "categorical_cross_entropy"}
+DEFAULT_LOSS_FOR_OUTPUT = {
+    "sigmoid": "binary_cross_entropy",
+    "softmax": "categorical_cross_entropy",
+}
 
 
 def get_loss(identifier: str | Loss) -> Loss:

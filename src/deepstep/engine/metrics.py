@@ -8,7 +8,8 @@ from numpy.typing import NDArray
 
 def predict_classes(AL: NDArray, threshold: float = 0.5) -> NDArray:
     """Class indices from the output: a (1, m) sigmoid row is thresholded (AL > 0.5 -> 1, as
-    the course does), an (n[L], m) softmax block is arg-maxed. Returns shape (1, m)."""
+    the course does), an (n[L], m) softmax block is arg-maxed. Returns shape (1, m).
+    """
     if AL.shape[0] == 1:
         return (AL > threshold).astype(np.int64)
     return np.argmax(AL, axis=0).reshape(1, -1)

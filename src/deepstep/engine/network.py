@@ -219,8 +219,10 @@ def backward(
     if fused and loss.fused_activation == out.name:
         dZ = AL - Y
     else:
+        # the textbook path, as the course writes it: dA[L] from the loss, then g'(Z[L]) from
+        # the cached Z (not from AL), so hand-made caches give the course's numbers too
         dAL = loss.gradient(AL, Y)
-        dZ = out.backward(dAL, caches[-1][1], AL, out=dAL)
+        dZ = out.backward(dAL, caches[-1][1], None, out=dAL)
     for l in range(L, 0, -1):
         (A_prev, W, _), _Z = caches[l - 1][:2]
         need = l > 1 or need_dA0 or keep_dA

@@ -15,7 +15,7 @@ def weight_names(params: Params) -> list[str]:
 
 
 def l2_cost(params: Params, l2: float, m: int) -> float:
-    """lambda / (2 m) * sum_l ||W[l]||_F^2 (course 2, "Regularization")."""
+    """Lambda / (2 m) * sum_l ||W[l]||_F^2 (course 2, "Regularization")."""
     if not l2:
         return 0.0
     total = sum(float(np.vdot(params[k], params[k])) for k in weight_names(params))
@@ -23,7 +23,7 @@ def l2_cost(params: Params, l2: float, m: int) -> float:
 
 
 def add_l2_gradient(dW: Array, W: Array, l2: float, m: int) -> Array:
-    """dW += lambda / m * W, in place; returns dW."""
+    """DW += lambda / m * W, in place; returns dW."""
     if l2:
         dW += (l2 / m) * W
     return dW

@@ -31,7 +31,7 @@ def train_step(
     keep_probs: Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
     clip_norm: float | None = None,
-) -> tuple[float, State]:
+) -> tuple[float, Array, State]:
     """Take one step on the batch (X, Y); ``params`` is updated in place.
 
     Parameters
@@ -49,13 +49,15 @@ def train_step(
     -------
     cost : float
         The cost of the forward pass, before the update (what the course records).
+    AL : ndarray of shape (n[L], m)
+        The output of that forward pass (for running accuracy without a second pass).
     state : the optimiser's new state
     """
     AL, caches = forward(X, params, activations, keep_probs=keep_probs, rng=rng)
     cost = compute_cost(AL, Y, loss, params, l2)
     grads = backward(AL, Y, caches, activations, loss, l2=l2)
-    del caches, AL
+    del caches
     if clip_norm:
         clip_by_global_norm(grads, clip_norm)
     _, state = optimizer.update(params, grads, state, lr, t, inplace=True)
-    return cost, state
+    return cost, AL, state

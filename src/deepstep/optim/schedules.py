@@ -38,7 +38,11 @@ def inverse_time(lr0: float, decay: float = 1.0, every: int = 1) -> Schedule:
 def cosine(lr0: float, epochs: int, lr_min: float = 0.0) -> Schedule:
     """Half a cosine from lr0 down to lr_min over ``epochs`` epochs."""
     span = max(epochs, 1)
-    return lambda epoch: lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * min(epoch, span) / span)) / 2
+
+    def rate(epoch: int) -> float:
+        return lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * min(epoch, span) / span)) / 2
+
+    return rate
 
 
 SCHEDULES: dict[str, Callable[..., Schedule]] = {
