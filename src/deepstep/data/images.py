@@ -1,0 +1,140 @@
+"""Image folders: ``root/<class name>/<image files>``, read with Pillow.
+
+Every image is converted to RGB (grayscale, palette, RGBA, CMYK all become 3 channels; alpha
+is dropped) and resized to ``image_size`` x ``image_size`` with bilinear filtering, without
+cropping: the aspect ratio is not kept, as the course's 64x64 cat images. Classes are the
+sorted subfolder names; hidden files and folders (starting with ".") are ignored; files
+Pillow cannot read are skipped with one warning that names them all.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from .dataset import Dataset
+from .streaming import BatchSource
+
+
+class SkippedFilesWarning(UserWarning):
+    """Some files in an image folder could not be read as images and were left out."""
+
+
+def read_image(path: str | os.PathLike, image_size: int = 64) -> NDArray:
+    """One image as uint8 of shape (image_size, image_size, 3), any mode converted to RGB."""
+    with Image.open(path) as im:
+        rgb = im.convert("RGB")
+    if rgb.size != (image_size, image_size):
+        rgb = rgb.resize((image_size, image_size), Image.Resampling.BILINEAR)
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def _verify(path: Path) -> None:
+    """Check that Pillow recognises the file without decoding all pixels."""
+    with Image.open(path) as im:
+        im.verify()
+
+
+def scan_folder(
+    root: str | os.PathLike, check: Callable[[Path], Any]
+) -> tuple[list[Path], list[Any], list[int], list[str]]:
+    """Walk ``root/<class>/<file>``, calling ``check(file)``; skip files where it raises.
+
+    Returns
+    -------
+    files : list of Path
+        The readable files, class by class, sorted by name inside a class.
+    results : list
+        ``check(file)`` for each readable file.
+    labels : list of int
+        Class index of each file.
+    classes : list of str
+        Sorted class (subfolder) names.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        raise ValueError(
+            f"{root} has no class subfolders: put the images of each class in their own "
+            "subfolder, e.g. cat/ and non-cat/"
+        )
+    files, results, labels, skipped, empty = [], [], [], [], []
+    for c, name in enumerate(classes):
+        count = 0
+        for p in sorted((root / name).iterdir()):
+            if p.name.startswith(".") or not p.is_file():
+                continue
+            try:
+                results.append(check(p))
+            except Exception as e:  # any decoder error means "not a usable image"
+                skipped.append(f"{p.relative_to(root)} ({type(e).__name__})")
+                continue
+            files.append(p)
+            labels.append(c)
+            count += 1
+        if count == 0:
+            empty.append(name)
+    if skipped:
+        warnings.warn(
+            f"skipped {len(skipped)} unreadable or non-image file(s) in {root}: "
+            + ", ".join(skipped),
+            SkippedFilesWarning,
+            stacklevel=3,
+        )
+    if not files:
+        raise ValueError(f"no readable images in {root}: the class subfolders {classes} are empty")
+    if empty:
+        raise ValueError(
+            f"class folder(s) {empty} in {root} contain no readable images: add images or "
+            "remove the folder"
+        )
+    if len(classes) < 2:
+        raise ValueError(
+            f"{root} has a single class folder {classes}: a classifier needs at least two "
+            "class subfolders"
+        )
+    return files, results, labels, classes
+
+
+def load_image_folder(root: str | os.PathLike, *, image_size: int = 64) -> Dataset:
+    """Load every image: X uint8 (image_size * image_size * 3, m), y class indices (m,)."""
+    _, imgs, labels, classes = scan_folder(root, lambda p: read_image(p, image_size))
+    X = np.stack(imgs).reshape(len(imgs), -1).T
+    shape = (image_size, image_size, 3)
+    return Dataset(X, np.array(labels, np.int64), classes, shape, Path(root).name, "images")
+
+
+def stream_image_folder(root: str | os.PathLike, *, image_size: int = 64) -> BatchSource:
+    """A ``BatchSource`` that decodes only the images of the current batch (full shuffle).
+
+    The folder is checked once up front (Pillow's ``verify``, no pixel decoding) so that m
+    is known; a file that still fails to decode later raises ValueError naming it.
+    """
+    files, _, labels, classes = scan_folder(root, _verify)
+
+    def take(sel: Any) -> NDArray:
+        chosen = files[sel] if isinstance(sel, slice) else [files[i] for i in sel]
+        imgs = []
+        for p in chosen:
+            try:
+                imgs.append(read_image(p, image_size))
+            except Exception as e:
+                raise ValueError(f"cannot decode image {p}: {e}") from e
+        return np.stack(imgs).reshape(len(imgs), -1).T
+
+    n_x = image_size * image_size * 3
+    return BatchSource(
+        lambda: nullcontext(take), np.array(labels, np.int64), n_x=n_x, classes=classes,
+        image_shape=(image_size, image_size, 3), name=Path(root).name, kind="images",
+        shuffle="full", example_bytes=n_x,
+    )
