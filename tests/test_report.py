@@ -262,7 +262,7 @@ def test_build_report_has_every_section_and_embedded_images(tmp_path, rng):
     assert not re.search(r"<(link|script)\b[^>]*\b(src|href)=", text)
     assert "Content-Security-Policy" in text and "default-src 'none'" in text
     body = " ".join(page.text)
-    for expected in ("learning_rate", "0.0075", "(20, 12288)", "245,780", "245,973"):
+    for expected in ("[12288, 20, 7, 5, 1]", "0.0075", "(20, 12288)", "245,780", "245,973"):
         assert expected in body  # hyperparameters; shapes with the parameter total
     assert "0.9856" in body and "Mean ± std over 3 seeds" in body and "Per seed" in body
     assert "0.79 ± 0.01" in body  # test accuracy 0.78, 0.79, 0.80: sample std 0.01

@@ -72,11 +72,16 @@ def _fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 10_000 else str(value)
     if isinstance(value, float):
-        return f"{value:.4g}"
+        text = f"{value:.4g}"
+        return text if any(c in text for c in ".ein") else text + ".0"  # 1.0, not 1
     if isinstance(value, tuple) and all(isinstance(v, int | np.integer) for v in value):
         return "(" + ", ".join(str(int(v)) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, list | np.ndarray):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, list | np.ndarray):  # e.g. layers_dims, without thousands commas
+        return (
+            "["
+            + ", ".join(str(v) if isinstance(v, int | np.integer) else _fmt(v) for v in value)
+            + "]"
+        )
     return str(value)
 
 
