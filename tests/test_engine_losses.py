@@ -47,6 +47,15 @@ def test_fused_output_gradient_is_the_textbook_one(name, rng):
     np.testing.assert_allclose(AL - Y, textbook, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cost_and_gradient_keep_the_dtype(name, dtype, rng):
+    AL = rng.uniform(0.1, 0.9, (3, 4)).astype(dtype)
+    Y = _labels(name, 3, 4, rng).astype(dtype)
+    assert LOSSES[name].gradient(AL, Y).dtype == dtype
+    assert isinstance(LOSSES[name].cost(AL, Y), float)
+
+
 def test_reference_values():
     AL, Y = np.array([[0.8, 0.9, 0.4]]), np.array([[1, 1, 0]])
     expected = -(np.log(0.8) + np.log(0.9) + np.log(0.6)) / 3

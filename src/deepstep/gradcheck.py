@@ -241,6 +241,11 @@ def random_labels(loss: str | Loss, shape: tuple[int, int], rng: np.random.Gener
     Returns
     -------
     Y : ndarray of shape (n[L], m), float64
+
+    Examples
+    --------
+    >>> random_labels("cce", (3, 4), np.random.default_rng(0)).sum(axis=0)
+    array([1., 1., 1., 1.])
     """
     name = engine.get_loss(loss).name
     n, m = shape
