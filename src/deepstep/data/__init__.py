@@ -23,8 +23,18 @@ from .preprocessing import MODES, Preprocessor, default_mode
 from .streaming import BatchSource, iter_batches
 
 __all__ = [
-    "BUNDLED", "MODES", "BatchSource", "Dataset", "Preprocessor", "SkippedFilesWarning",
-    "default_mode", "detect_kind", "encode_labels", "iter_batches", "load", "read_idx",
+    "BUNDLED",
+    "MODES",
+    "BatchSource",
+    "Dataset",
+    "Preprocessor",
+    "SkippedFilesWarning",
+    "default_mode",
+    "detect_kind",
+    "encode_labels",
+    "iter_batches",
+    "load",
+    "read_idx",
     "stream",
 ]
 

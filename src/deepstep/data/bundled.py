@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import importlib
 
 import numpy as np
-from sklearn import datasets as _sk
 
 from .dataset import Dataset, encode_labels
 
-BUNDLED: dict[str, tuple[Callable[[], Any], tuple[int, int, int] | None]] = {
-    "digits": (_sk.load_digits, (8, 8, 1)),
-    "breast_cancer": (_sk.load_breast_cancer, None),
-    "iris": (_sk.load_iris, None),
-    "wine": (_sk.load_wine, None),
-    "diabetes": (_sk.load_diabetes, None),
+BUNDLED: dict[str, tuple[int, int, int] | None] = {
+    "digits": (8, 8, 1),
+    "breast_cancer": None,
+    "iris": None,
+    "wine": None,
+    "diabetes": None,
 }
-"""name -> (scikit-learn loader, image shape or None)."""
+"""name -> image shape or None; the data come from ``sklearn.datasets.load_<name>``.
+
+scikit-learn is imported only when a bundled set is asked for: it costs about 100 MiB of
+memory and a second of start-up that streaming a file should not pay.
+"""
 
 
 def load_bundled(name: str) -> Dataset:
@@ -31,12 +33,11 @@ def load_bundled(name: str) -> Dataset:
     """
     if name not in BUNDLED:
         raise ValueError(f"unknown bundled data set {name!r}; choose one of {', '.join(BUNDLED)}")
-    loader, shape = BUNDLED[name]
-    bunch = loader()
+    bunch = getattr(importlib.import_module("sklearn.datasets"), f"load_{name}")()
     names = getattr(bunch, "target_names", None)
     if names is None:
         y, classes = bunch.target.astype(np.float64), None
     else:
         y, classes = encode_labels(bunch.target, [str(n) for n in names])
     X = np.ascontiguousarray(bunch.data.T, dtype=np.float64)
-    return Dataset(X, y, classes, shape, name, "bundled")
+    return Dataset(X, y, classes, BUNDLED[name], name, "bundled")

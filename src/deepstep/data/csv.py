@@ -61,9 +61,7 @@ def load_csv(path: str | os.PathLike, *, label_column: str | None = None) -> Dat
     for i, row in enumerate(rows[1:]):
         line = i + 2  # 1-based file row, the header being row 1
         if len(row) != len(header):
-            raise ValueError(
-                f"{p} row {line} has {len(row)} cells, the header has {len(header)}"
-            )
+            raise ValueError(f"{p} row {line} has {len(row)} cells, the header has {len(header)}")
         for k, j in enumerate(features):
             try:
                 X[k, i] = float(row[j])

@@ -107,9 +107,11 @@ class Dataset:
         if not 0.0 < test_fraction < 1.0:
             raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
         rng = np.random.default_rng(seed)
-        groups = [np.arange(self.m)] if self.classes is None else [
-            np.flatnonzero(self.y == c) for c in range(len(self.classes))
-        ]
+        groups = (
+            [np.arange(self.m)]
+            if self.classes is None
+            else [np.flatnonzero(self.y == c) for c in range(len(self.classes))]
+        )
         test_parts, train_parts = [], []
         for g in groups:
             g = rng.permutation(g)
@@ -142,8 +144,12 @@ class Dataset:
         cast to ``dtype``. Same protocol as ``deepstep.data.BatchSource.batches``.
         """
         return iter_batches(
-            lambda sel: self.X[:, sel], self.y, batch_size, rng,
-            preprocessor=self.preprocessor, dtype=dtype,
+            lambda sel: self.X[:, sel],
+            self.y,
+            batch_size,
+            rng,
+            preprocessor=self.preprocessor,
+            dtype=dtype,
         )
 
 

@@ -161,6 +161,7 @@ def stream_h5(path: str | os.PathLike, *, chunk_bytes: int = 64 * 2**20) -> Batc
             if lay.axis == 1:
                 yield lambda sel: ds[:, sel]
             else:
+
                 def take(sel):
                     a = ds[sel]
                     return a.reshape(a.shape[0], -1).T
@@ -168,7 +169,14 @@ def stream_h5(path: str | os.PathLike, *, chunk_bytes: int = 64 * 2**20) -> Batc
                 yield take
 
     return BatchSource(
-        open_take, y, n_x=lay.n_x, classes=classes, image_shape=lay.image_shape,
-        name=Path(path).name, kind="h5", shuffle="chunk", example_bytes=lay.example_bytes,
+        open_take,
+        y,
+        n_x=lay.n_x,
+        classes=classes,
+        image_shape=lay.image_shape,
+        name=Path(path).name,
+        kind="h5",
+        shuffle="chunk",
+        example_bytes=lay.example_bytes,
         chunk_bytes=chunk_bytes,
     )

@@ -134,7 +134,13 @@ def stream_image_folder(root: str | os.PathLike, *, image_size: int = 64) -> Bat
 
     n_x = image_size * image_size * 3
     return BatchSource(
-        lambda: nullcontext(take), np.array(labels, np.int64), n_x=n_x, classes=classes,
-        image_shape=(image_size, image_size, 3), name=Path(root).name, kind="images",
-        shuffle="full", example_bytes=n_x,
+        lambda: nullcontext(take),
+        np.array(labels, np.int64),
+        n_x=n_x,
+        classes=classes,
+        image_shape=(image_size, image_size, 3),
+        name=Path(root).name,
+        kind="images",
+        shuffle="full",
+        example_bytes=n_x,
     )

@@ -145,8 +145,11 @@ class Preprocessor:
     def to_state(self) -> tuple[dict[str, Any], dict[str, NDArray]]:
         """A JSON-able header and named float64 arrays, e.g. to store beside a model."""
         header = {
-            "format": _FORMAT, "version": 1, "mode": self.mode,
-            "min_std": self.min_std, "n_seen": self.n_seen_,
+            "format": _FORMAT,
+            "version": 1,
+            "mode": self.mode,
+            "min_std": self.min_std,
+            "n_seen": self.n_seen_,
         }
         arrays = {} if self.mean_ is None else {"mean": self.mean_, "std": self.std_}
         return header, arrays

@@ -159,8 +159,12 @@ class BatchSource:
     def from_arrays(cls, X: NDArray, y: NDArray, **kwargs: Any) -> BatchSource:
         """Wrap in-memory arrays X (n_x, m) and y (m,) (full shuffle)."""
         return cls(
-            lambda: nullcontext(lambda sel: X[:, sel]), y, n_x=X.shape[0], shuffle="full",
-            example_bytes=X.shape[0] * X.itemsize, **kwargs,
+            lambda: nullcontext(lambda sel: X[:, sel]),
+            y,
+            n_x=X.shape[0],
+            shuffle="full",
+            example_bytes=X.shape[0] * X.itemsize,
+            **kwargs,
         )
 
     @property
@@ -196,8 +200,13 @@ class BatchSource:
         def run() -> Iterator[tuple[NDArray, NDArray]]:
             with self._open_take() as take:
                 yield from iter_batches(
-                    take, self._y, batch_size, rng, chunk=chunk,
-                    preprocessor=self.preprocessor, dtype=dtype,
+                    take,
+                    self._y,
+                    batch_size,
+                    rng,
+                    chunk=chunk,
+                    preprocessor=self.preprocessor,
+                    dtype=dtype,
                 )
 
         return run()
