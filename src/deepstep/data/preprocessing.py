@@ -126,17 +126,20 @@ class Preprocessor:
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise ValueError(f"transform returns floats; got dtype {dtype}")
-        if self.mode == "none":
-            return X.astype(dtype)
+        if self.mode == "standardize":
+            if self.mean_ is None or self.std_ is None:
+                raise ValueError("this 'standardize' Preprocessor is not fitted: call fit(X_train)")
+            if X.ndim != 2 or X.shape[0] != self.mean_.shape[0]:
+                raise ValueError(
+                    f"expected X of shape ({self.mean_.shape[0]}, m) as in fit, got {X.shape}"
+                )
+        out = X.astype(dtype)  # a copy, then in place: one batch-sized buffer, not three
         if self.mode == "scale255":
-            return X.astype(dtype) / dtype.type(255)
-        if self.mean_ is None or self.std_ is None:
-            raise ValueError("this 'standardize' Preprocessor is not fitted: call fit(X_train)")
-        if X.ndim != 2 or X.shape[0] != self.mean_.shape[0]:
-            raise ValueError(
-                f"expected X of shape ({self.mean_.shape[0]}, m) as in fit, got {X.shape}"
-            )
-        return (X.astype(dtype) - self.mean_.astype(dtype)) / self.std_.astype(dtype)
+            out /= dtype.type(255)
+        elif self.mode == "standardize":
+            out -= self.mean_.astype(dtype)
+            out /= self.std_.astype(dtype)
+        return out
 
     def fit_transform(self, X: NDArray, dtype: DTypeLike = np.float64) -> NDArray:
         """``fit(X)`` then ``transform(X, dtype)``."""
