@@ -105,6 +105,7 @@ def iter_batches(
             for b in range(0, len(p), bs):
                 idx = p[b : b + bs]
                 yield finish(Xc[:, idx]), yc[idx]
+            del Xc  # free this chunk before the next one is read: one chunk in memory, not two
 
 
 class BatchSource:
