@@ -91,12 +91,12 @@ def find_layout(f: h5py.File) -> H5Layout:
     xd = found[xn]
     strings = [n for n, d in found.items() if d.dtype.kind in "SUO" and d.ndim == 1]
     classy = [n for n in strings if "class" in n.lower()]
-    cn = (classy or strings or [None])[0]
+    cn: str | None = (classy or strings)[0] if strings else None
     m = xd.shape[axis]
     n_x = int(np.prod(xd.shape)) // max(m, 1)
-    shape = None
+    shape: tuple[int, int, int] | None = None
     if axis == 0 and xd.ndim == 4:
-        shape = tuple(int(s) for s in xd.shape[1:])
+        shape = (int(xd.shape[1]), int(xd.shape[2]), int(xd.shape[3]))
     elif axis == 0 and xd.ndim == 3:
         shape = (int(xd.shape[1]), int(xd.shape[2]), 1)
     return H5Layout(xn, yn, cn, axis, int(m), n_x, shape, n_x * xd.dtype.itemsize)

@@ -109,7 +109,7 @@ class Preprocessor:
                 mean = mean + delta * (k / tot)
                 M2 = M2 + M2b + delta**2 * (n * k / tot)
                 n = tot
-        if mean is None:
+        if mean is None or M2 is None:
             raise ValueError("fit_stream got no examples: the batch iterator was empty")
         if self.mode == "standardize":
             self._set(mean, M2 / n, n)
@@ -126,19 +126,20 @@ class Preprocessor:
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise ValueError(f"transform returns floats; got dtype {dtype}")
+        mean, std = self.mean_, self.std_
         if self.mode == "standardize":
-            if self.mean_ is None or self.std_ is None:
+            if mean is None or std is None:
                 raise ValueError("this 'standardize' Preprocessor is not fitted: call fit(X_train)")
-            if X.ndim != 2 or X.shape[0] != self.mean_.shape[0]:
+            if X.ndim != 2 or X.shape[0] != mean.shape[0]:
                 raise ValueError(
-                    f"expected X of shape ({self.mean_.shape[0]}, m) as in fit, got {X.shape}"
+                    f"expected X of shape ({mean.shape[0]}, m) as in fit, got {X.shape}"
                 )
         out = X.astype(dtype)  # a copy, then in place: one batch-sized buffer, not three
         if self.mode == "scale255":
             out /= dtype.type(255)
-        elif self.mode == "standardize":
-            out -= self.mean_.astype(dtype)
-            out /= self.std_.astype(dtype)
+        elif mean is not None and std is not None:
+            out -= mean.astype(dtype)
+            out /= std.astype(dtype)
         return out
 
     def fit_transform(self, X: NDArray, dtype: DTypeLike = np.float64) -> NDArray:
@@ -147,14 +148,16 @@ class Preprocessor:
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, NDArray]]:
         """A JSON-able header and named float64 arrays, e.g. to store beside a model."""
-        header = {
+        header: dict[str, Any] = {
             "format": _FORMAT,
             "version": 1,
             "mode": self.mode,
             "min_std": self.min_std,
             "n_seen": self.n_seen_,
         }
-        arrays = {} if self.mean_ is None else {"mean": self.mean_, "std": self.std_}
+        arrays: dict[str, NDArray] = {}
+        if self.mean_ is not None and self.std_ is not None:
+            arrays = {"mean": self.mean_, "std": self.std_}
         return header, arrays
 
     @classmethod
