@@ -331,3 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             print(f"error: {_one_line(e)}", file=sys.stderr)
             return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

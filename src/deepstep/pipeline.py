@@ -118,9 +118,12 @@ def nonneg_float(text: str | float) -> float:
 
 def positive_float(text: str | float) -> float:
     """A finite float > 0 (a learning rate)."""
-    x = nonneg_float(text)
-    if x == 0:
-        raise ValueError(f"expected a number > 0, got {text!r}")
+    try:
+        x = float(str(text))
+    except ValueError:
+        raise ValueError(f"expected a number > 0, got {text!r}") from None
+    if not np.isfinite(x) or x <= 0:
+        raise ValueError(f"expected a finite number > 0, got {text!r}")
     return x
 
 
@@ -304,8 +307,9 @@ def load_splits(settings: Mapping[str, Any]) -> Splits:
     notes = [f"data: {_describe(data)}"]
     if settings["test"] is not None:
         side = data.image_shape[0] if data.kind == "images" and data.image_shape else 64
-        test = align(load(settings["test"], image_size=side), data.classes, "the --test data")
+        test = load(settings["test"], image_size=side)
         check_features(test, data.n_x, "the --test data")
+        test = align(test, data.classes, "the --test data")
         train = data
         notes.append(f"test: {_describe(test)}")
     else:
