@@ -191,10 +191,11 @@ def _train(
     X = check_X(X, parameters["W1"].shape[1])
     Y = check_labels(Y, X.shape[1])
     acts = engine.resolve_activations(hidden, output, engine.n_layers(parameters))
-    loss, optimizer = engine.get_loss(cost), gd()
+    loss, optimizer, workspace = engine.get_loss(cost), gd(), engine.Workspace()
     costs: list[float] = []
     for i in range(num_iterations):
-        J, _, _ = train_step(X, Y, parameters, acts, loss, optimizer, {}, learning_rate, i + 1)
+        J, _, _ = train_step(X, Y, parameters, acts, loss, optimizer, {}, learning_rate, i + 1,
+                             workspace=workspace)
         if i % 100 == 0 or i == num_iterations - 1:
             costs.append(J)
             if print_cost:

@@ -9,6 +9,7 @@ from .initializers import INITIALIZERS, initialize
 from .linear import linear_backward, linear_forward
 from .losses import LOSSES, Loss, get_loss, loss_for_output
 from .network import (
+    Workspace,
     backward,
     compute_cost,
     forward,
@@ -24,6 +25,7 @@ __all__ = [
     "LOSSES",
     "Activation",
     "Loss",
+    "Workspace",
     "backward",
     "compute_cost",
     "forward",

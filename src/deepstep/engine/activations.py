@@ -1,9 +1,10 @@
 """Activation functions: each registry entry bundles its forward and its backward.
 
-``forward(Z) -> A`` and ``backward(dA, Z, A=None, out=None) -> dZ`` act elementwise (softmax
-column-wise) on arrays of shape (n[l], m). ``backward`` uses the cached ``A`` when it is given,
-so nothing the forward pass computed is computed again; ``out`` lets the engine write ``dZ``
-over the temporary ``dA`` instead of allocating a new array.
+``forward(Z, out=None) -> A`` and ``backward(dA, Z, A=None, out=None) -> dZ`` act elementwise
+(softmax column-wise) on arrays of shape (n[l], m). ``backward`` uses the cached ``A`` when it
+is given, so nothing the forward pass computed is computed again. ``out`` lets the training
+step write A into a preallocated array and dZ over the temporary dA; without it the functions
+are pure and return new arrays. Both ways compute the same bits.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class Activation:
     """A named activation g with its derivative: A = g(Z), dZ = dA * g'(Z)."""
 
     name: str
-    forward: Callable[[Array], Array]
+    forward: Callable[..., Array]
     backward: Callable[..., Array]
 
     def __repr__(self) -> str:
@@ -40,7 +41,7 @@ def _out(dA: Array, out: Array | None) -> Array:
     return out
 
 
-def sigmoid(Z: Array) -> Array:
+def sigmoid(Z: Array, out: Array | None = None) -> Array:
     """A = 1 / (1 + exp(-Z)), bit for bit the course's formula, without overflow warnings.
 
     ``exp(-Z)`` overflows to inf for Z below about -709 (float64) or -88 (float32); there
@@ -53,7 +54,12 @@ def sigmoid(Z: Array) -> Array:
     array([[0. , 0.5, 1. ]])
     """
     with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-Z))
+        if out is None:
+            return 1 / (1 + np.exp(-Z))
+        np.negative(Z, out=out)
+        np.exp(out, out=out)
+        out += 1
+        return np.divide(1, out, out=out)
 
 
 def _sigmoid_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
@@ -63,9 +69,9 @@ def _sigmoid_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | 
     return dZ
 
 
-def relu(Z: Array) -> Array:
+def relu(Z: Array, out: Array | None = None) -> Array:
     """A = max(0, Z)."""
-    return np.maximum(Z, 0)
+    return np.maximum(Z, 0, out=out)
 
 
 def _relu_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
@@ -75,9 +81,9 @@ def _relu_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | Non
     return dZ
 
 
-def tanh(Z: Array) -> Array:
+def tanh(Z: Array, out: Array | None = None) -> Array:
     """A = tanh(Z)."""
-    return np.tanh(Z)
+    return np.tanh(Z, out=out)
 
 
 def _tanh_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
@@ -87,9 +93,11 @@ def _tanh_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | Non
     return dZ
 
 
-def leaky_relu(Z: Array) -> Array:
+def leaky_relu(Z: Array, out: Array | None = None) -> Array:
     """A = Z for Z > 0, else 0.01 Z."""
-    return np.where(Z > 0, Z, Z * LEAKY_SLOPE)
+    A = np.multiply(Z, LEAKY_SLOPE, out=out)
+    np.copyto(A, Z, where=Z > 0)
+    return A
 
 
 def _leaky_relu_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | None = None):
@@ -98,8 +106,8 @@ def _leaky_relu_backward(dA: Array, Z: Array, A: Array | None = None, out: Array
     return dZ
 
 
-def linear(Z: Array) -> Array:
-    """A = Z (the identity; the course's seeds call it "none")."""
+def linear(Z: Array, out: Array | None = None) -> Array:
+    """A = Z (the identity; the course's seeds call it "none"). A is Z itself, never a copy."""
     return Z
 
 
@@ -107,7 +115,7 @@ def _linear_backward(dA: Array, Z: Array, A: Array | None = None, out: Array | N
     return _out(dA, out)
 
 
-def softmax(Z: Array) -> Array:
+def softmax(Z: Array, out: Array | None = None) -> Array:
     """A[:, j] = exp(Z[:, j]) / sum_k exp(Z[k, j]), with the column max subtracted first.
 
     Examples
@@ -116,7 +124,8 @@ def softmax(Z: Array) -> Array:
     array([[0.5],
            [0.5]])
     """
-    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    E = np.subtract(Z, Z.max(axis=0, keepdims=True), out=out)
+    np.exp(E, out=E)
     E /= E.sum(axis=0, keepdims=True)
     return E
 

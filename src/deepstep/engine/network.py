@@ -23,6 +23,48 @@ Params = dict[str, Array]
 Cache = tuple  # ((A_prev, W, b), Z) or ((A_prev, W, b), Z, mask)
 
 
+class Workspace:
+    """Preallocated arrays that a training loop keeps across steps.
+
+    Given to :func:`forward` and :func:`backward` (through ``train_step``), it makes them write
+    Z[l], A[l], dZ[l], dW[l] and db[l] into arrays allocated at the first step and reused while
+    the shapes stay the same, instead of allocating (and page-faulting) new ones every step.
+    What they return then lives in the workspace: valid until the next step overwrites it.
+
+    The arrays take X's memory order: with X F-contiguous (the (m, n_x) rows of a C array seen
+    as X.T, as mini-batches gathered by rows are) every A[l] is too, which makes each product
+    W[l] A[l-1] read its operands contiguously (measured 1.5-2x faster for the cat network's
+    first layer than W @ X with a C-ordered X on OpenBLAS).
+
+    Examples
+    --------
+    >>> ws = Workspace()
+    >>> a = ws.array("Z1", (3, 4), np.float32, like=np.zeros((5, 4)))
+    >>> a is ws.array("Z1", (3, 4), np.float32, like=np.zeros((5, 4)))
+    True
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, Array] = {}
+
+    def array(self, name: str, shape: tuple[int, ...], dtype, like: Array | None = None) -> Array:
+        """The array called ``name``, reallocated only when its shape, dtype or order change."""
+        order = "F" if like is not None and _f_ordered(like) else "C"
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype or _f_ordered(a) != (order == "F"):
+            a = self._arrays[name] = np.empty(shape, dtype=dtype, order=order)
+        return a
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held."""
+        return sum(a.nbytes for a in self._arrays.values())
+
+
+def _f_ordered(a: Array) -> bool:
+    return a.ndim == 2 and a.shape[0] > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
+
+
 def n_layers(params: Params) -> int:
     """L, the number of layers with parameters (W1, b1, ..., WL, bL)."""
     L = len(params) // 2
@@ -110,6 +152,7 @@ def forward(
     keep_probs: Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
     masks: Sequence[Array | None] | None = None,
+    workspace: Workspace | None = None,
 ) -> tuple[Array, list[Cache]]:
     """A[L] and the caches: A[l] = g[l](W[l] A[l-1] + b[l]) for l = 1..L.
 
@@ -127,6 +170,9 @@ def forward(
         of shape (n[l], m) multiplies A[l], None leaves layer l alone. They replace
         ``keep_probs`` and ``rng``, so the cost is a deterministic function of the
         parameters (what gradient checking needs) and a step can be replayed.
+    workspace : Workspace, optional
+        Write every Z[l] and A[l] into its preallocated arrays (training); the returned AL
+        and caches then stay valid until the workspace is used again.
 
     Returns
     -------
@@ -142,11 +188,16 @@ def forward(
         W, b = params[f"W{l}"], params[f"b{l}"]
         _check_layer(l, A, W, b)
         A_prev = A
-        Z = linear_forward(A_prev, W, b)
-        A = activations[l - 1].forward(Z)
+        if workspace is None:
+            Z = linear_forward(A_prev, W, b)
+            A = activations[l - 1].forward(Z)
+        else:
+            shape = (W.shape[0], X.shape[1])
+            Z = linear_forward(A_prev, W, b, out=workspace.array(f"Z{l}", shape, W.dtype, X))
+            A = activations[l - 1].forward(Z, out=workspace.array(f"A{l}", shape, W.dtype, X))
         mask = _layer_mask(l, L, A, keep_probs, rng, masks)
         if mask is not None:
-            A = A * mask
+            A = A * mask if workspace is None else np.multiply(A, mask, out=A)
             caches.append(((A_prev, W, b), Z, mask))
         else:
             caches.append(((A_prev, W, b), Z))
@@ -183,6 +234,7 @@ def backward(
     fused: bool = True,
     need_dA0: bool = False,
     keep_dA: bool = False,
+    workspace: Workspace | None = None,
 ) -> dict[str, Array]:
     """Gradients of the cost with respect to every W[l] and b[l].
 
@@ -203,6 +255,9 @@ def backward(
     keep_dA : bool
         Return every dA[l] too (the course's ``grads`` dict). Otherwise each dA[l] is
         overwritten in place by dZ[l], which saves an allocation per layer.
+    workspace : Workspace, optional
+        Write dZ[l], dW[l], db[l] and dA[l] into its preallocated arrays (training); the
+        gradients then stay valid until the workspace is used again. Not with ``keep_dA``.
 
     Returns
     -------
@@ -215,9 +270,14 @@ def backward(
     # promote dZ = AL - Y, and with it every gradient of a float32 network, to float64.
     Y = np.asarray(Y, dtype=AL.dtype)
     grads: dict[str, Array] = {}
+    ws = None if keep_dA else workspace
+
+    def buffer(name: str, like: Array) -> Array | None:
+        return None if ws is None else ws.array(name, like.shape, AL.dtype, AL)
+
     out = activations[-1]
     if fused and loss.fused_activation == out.name:
-        dZ = AL - Y
+        dZ = np.subtract(AL, Y, out=buffer(f"dZ{L}", AL))
     else:
         # the textbook path, as the course writes it: dA[L] from the loss, then g'(Z[L]) from
         # the cached Z (not from AL), so hand-made caches give the course's numbers too
@@ -226,8 +286,12 @@ def backward(
     for l in range(L, 0, -1):
         (A_prev, W, _), _Z = caches[l - 1][:2]
         need = l > 1 or need_dA0 or keep_dA
-        dA_prev, dW, db = linear_backward(dZ, A_prev, W, need_dA_prev=need)
-        grads[f"dW{l}"] = add_l2_gradient(dW, W, l2, m)
+        into = None if ws is None else (
+            buffer(f"dZ{l - 1}", A_prev) if need else None,
+            ws.array(f"dW{l}", W.shape, AL.dtype), ws.array(f"db{l}", (W.shape[0], 1), AL.dtype))
+        dA_prev, dW, db = linear_backward(dZ, A_prev, W, need_dA_prev=need, out=into)
+        scratch = ws.array(f"l2_{l}", W.shape, AL.dtype) if ws is not None and l2 else None
+        grads[f"dW{l}"] = add_l2_gradient(dW, W, l2, m, scratch)
         grads[f"db{l}"] = db
         if dA_prev is None:
             break
@@ -238,7 +302,8 @@ def backward(
         prev = caches[l - 2]
         Z_prev = prev[1]
         if len(prev) > 2:  # dropout: the mask scales dA[l-1]; A[l-1] before it is not cached
-            dA_prev = dA_prev * prev[2]
+            dA_prev = dA_prev * prev[2] if ws is None else np.multiply(dA_prev, prev[2],
+                                                                        out=dA_prev)
             dZ = activations[l - 2].backward(dA_prev, Z_prev, None, out=dA_prev)
         else:
             target = None if keep_dA else dA_prev

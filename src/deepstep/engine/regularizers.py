@@ -22,10 +22,14 @@ def l2_cost(params: Params, l2: float, m: int) -> float:
     return l2 / (2 * m) * total
 
 
-def add_l2_gradient(dW: Array, W: Array, l2: float, m: int) -> Array:
-    """DW += lambda / m * W, in place; returns dW."""
+def add_l2_gradient(
+    dW: Array, W: Array, l2: float, m: int, scratch: Array | None = None
+) -> Array:
+    """DW += lambda / m * W, in place; returns dW. ``scratch`` (shaped like W) saves a
+    temporary.
+    """
     if l2:
-        dW += (l2 / m) * W
+        dW += np.multiply(W, l2 / m, out=scratch)
     return dW
 
 

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from ..optim.optimizers import Optimizer, State
 from .activations import Activation
 from .losses import Loss
-from .network import backward, compute_cost, forward
+from .network import Workspace, backward, compute_cost, forward
 from .regularizers import clip_by_global_norm
 
 Array = NDArray[np.floating]
@@ -31,6 +31,7 @@ def train_step(
     keep_probs: Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
     clip_norm: float | None = None,
+    workspace: Workspace | None = None,
 ) -> tuple[float, Array, State]:
     """Take one step on the batch (X, Y); ``params`` is updated in place.
 
@@ -44,6 +45,9 @@ def train_step(
     lr : learning rate for this step
     l2, keep_probs, rng, clip_norm : L2 strength, dropout keep probabilities (one per hidden
         layer) with their Generator, and the global-norm clipping threshold.
+    workspace : Workspace, optional
+        Preallocated arrays kept by the training loop across steps (see :class:`Workspace`);
+        the step then allocates next to nothing. AL lives in it until the next step.
 
     Returns
     -------
@@ -53,9 +57,10 @@ def train_step(
         The output of that forward pass (for running accuracy without a second pass).
     state : the optimiser's new state
     """
-    AL, caches = forward(X, params, activations, keep_probs=keep_probs, rng=rng)
+    AL, caches = forward(X, params, activations, keep_probs=keep_probs, rng=rng,
+                         workspace=workspace)
     cost = compute_cost(AL, Y, loss, params, l2)
-    grads = backward(AL, Y, caches, activations, loss, l2=l2)
+    grads = backward(AL, Y, caches, activations, loss, l2=l2, workspace=workspace)
     del caches
     if clip_norm:
         clip_by_global_norm(grads, clip_norm)

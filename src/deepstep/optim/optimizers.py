@@ -2,8 +2,10 @@
 
 ``init(params) -> state`` and ``update(params, grads, state, lr, t, inplace=False) ->
 (params, state)``. With ``inplace=False`` (the default) nothing passed in is modified; the
-training loop passes ``inplace=True`` to update the arrays where they lie, which saves one
-temporary per parameter per step.
+training loop passes ``inplace=True`` to update the parameters and the state where they lie.
+That path allocates nothing after the first step: each optimiser keeps one scratch array per
+parameter (reused across steps), so an instance must not be shared between threads. The
+gradients are never modified.
 
 Formulas, for each parameter P with gradient dP at step t = 1, 2, ...:
 
@@ -41,6 +43,19 @@ def _zeros(params: Params) -> dict[str, Array]:
     return {k: np.zeros_like(v) for k, v in params.items()}
 
 
+class _Scratch:
+    """One reusable temporary per parameter key: the in-place updates write into it."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, Array] = {}
+
+    def __call__(self, key: str, like: Array) -> Array:
+        a = self._arrays.get(key)
+        if a is None or a.shape != like.shape or a.dtype != like.dtype:
+            a = self._arrays[key] = np.empty_like(like)
+        return a
+
+
 @dataclass(frozen=True)
 class Optimizer:
     """A named optimiser: ``init(params) -> state`` and ``update(...) -> (params, state)``."""
@@ -56,6 +71,7 @@ class Optimizer:
 
 def gd() -> Optimizer:
     """Plain (mini-batch) gradient descent: P -= lr dP."""
+    scratch = _Scratch()
 
     def init(params: Params) -> State:
         return {}
@@ -64,7 +80,7 @@ def gd() -> Optimizer:
         new = _target(params, inplace)
         for k, g in _pairs(params):
             if inplace:
-                new[k] -= lr * grads[g]
+                new[k] -= np.multiply(grads[g], lr, out=scratch(k, new[k]))
             else:
                 new[k] = params[k] - lr * grads[g]
         return new, state
@@ -74,6 +90,7 @@ def gd() -> Optimizer:
 
 def momentum(beta: float = 0.9) -> Optimizer:
     """Gradient descent with momentum: v = beta v + (1 - beta) dP; P -= lr v."""
+    scratch = _Scratch()
 
     def init(params: Params) -> State:
         return {"v": _zeros(params)}
@@ -82,9 +99,10 @@ def momentum(beta: float = 0.9) -> Optimizer:
         new = _target(params, inplace)
         v = state["v"] if inplace else {k: a.copy() for k, a in state["v"].items()}
         for k, g in _pairs(params):
+            tmp = scratch(k, v[k])
             v[k] *= beta
-            v[k] += (1 - beta) * grads[g]
-            new[k] -= lr * v[k]
+            v[k] += np.multiply(grads[g], 1 - beta, out=tmp)
+            new[k] -= np.multiply(v[k], lr, out=tmp)
         return new, {"v": v}
 
     return Optimizer("momentum", init, update, {"beta": beta})
@@ -92,6 +110,7 @@ def momentum(beta: float = 0.9) -> Optimizer:
 
 def rmsprop(beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
     """RMSprop: s = beta2 s + (1 - beta2) dP^2; P -= lr dP / (sqrt(s) + eps)."""
+    scratch = _Scratch()
 
     def init(params: Params) -> State:
         return {"s": _zeros(params)}
@@ -100,10 +119,17 @@ def rmsprop(beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
         new = _target(params, inplace)
         s = state["s"] if inplace else {k: a.copy() for k, a in state["s"].items()}
         for k, g in _pairs(params):
-            dP = grads[g]
+            dP, tmp = grads[g], scratch(k, s[k])
             s[k] *= beta2
-            s[k] += (1 - beta2) * (dP * dP)
-            new[k] -= lr * dP / (np.sqrt(s[k]) + eps)
+            np.multiply(dP, dP, out=tmp)
+            tmp *= 1 - beta2
+            s[k] += tmp
+            # lr dP / (sqrt(s) + eps), in the scratch array
+            np.sqrt(s[k], out=tmp)
+            tmp += eps
+            np.divide(dP, tmp, out=tmp)
+            tmp *= lr
+            new[k] -= tmp
         return new, {"s": s}
 
     return Optimizer("rmsprop", init, update, {"beta2": beta2, "eps": eps})
@@ -111,6 +137,7 @@ def rmsprop(beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
 
 def adam(beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
     """Adam with bias correction (Kingma & Ba 2015), in the course-2 / PyTorch form."""
+    scratch = _Scratch()
 
     def init(params: Params) -> State:
         return {"v": _zeros(params), "s": _zeros(params)}
@@ -125,13 +152,15 @@ def adam(beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimiz
         c1 = 1 - beta1**t
         c2 = np.sqrt(1 - beta2**t)
         for k, g in _pairs(params):
-            dP = grads[g]
+            dP, tmp = grads[g], scratch(k, v[k])
             v[k] *= beta1
-            v[k] += (1 - beta1) * dP
+            v[k] += np.multiply(dP, 1 - beta1, out=tmp)
             s[k] *= beta2
-            s[k] += (1 - beta2) * (dP * dP)
-            # v / c1 / (sqrt(s) / c2 + eps), with one temporary
-            denom = np.sqrt(s[k])
+            np.multiply(dP, dP, out=tmp)
+            tmp *= 1 - beta2
+            s[k] += tmp
+            # v / c1 / (sqrt(s) / c2 + eps), in the scratch array
+            denom = np.sqrt(s[k], out=tmp)
             denom *= 1 / c2
             denom += eps
             np.divide(v[k], denom, out=denom)
