@@ -378,6 +378,7 @@ class Network:
         acts, loss = self.activations, self.loss
         classify = self.task != "regression"
         state = opt.init(self.params)
+        workspace = engine.Workspace()  # the step's arrays, allocated once, reused every step
         best: tuple[float, dict[str, Array], int] | None = None
         t = 0
         bar = _progress(epochs, verbose)
@@ -391,7 +392,8 @@ class Network:
                 t += 1
                 J, AL, state = train_step(
                     Xb, Yb, self.params, acts, loss, opt, state, lr, t, l2=l2,
-                    keep_probs=keep_probs, rng=self.rng, clip_norm=clip_norm)
+                    keep_probs=keep_probs, rng=self.rng, clip_norm=clip_norm,
+                    workspace=workspace)
                 b = Xb.shape[1]
                 total += J * b
                 seen += b
@@ -520,26 +522,41 @@ class Network:
 class _ArrayBatches:
     """Mini-batches of in-memory arrays, shuffled each epoch (course 2, random_mini_batches).
 
-    The examples are kept as rows of a C-ordered (m, n_x) copy, so gathering a shuffled batch
-    copies contiguous rows; the batch is handed to the engine as its (n_x, b) transpose view.
+    For mini-batches the examples are kept as rows of a C-ordered (m, n_x) array (X itself
+    when X is already F-ordered, else one copy), so gathering a shuffled batch copies
+    contiguous rows, into the same two arrays every step; the batch is handed to the engine as
+    its (n_x, b) transpose view, an F-ordered array, the layout the engine's products run
+    fastest on. A full batch is X itself.
     """
 
     def __init__(self, X: Array, Y: Array, batch_size: int | None, rng: np.random.Generator):
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.X, self.Y, self.rng = X, Y, rng
         self.m = X.shape[1]
         full = batch_size is None or batch_size >= self.m
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.rows = None if full else np.ascontiguousarray(X.T)
+        self.rows = None if full else np.ascontiguousarray(X.T)  # no copy when X is F-ordered
+        self.Y_rows = None if full else np.ascontiguousarray(Y.T)
+        self._out: tuple[Array, Array] | None = None
 
     def epoch(self, batch_size: int | None) -> Iterator[tuple[Array, Array]]:
-        if self.rows is None or batch_size is None:
+        if self.rows is None or self.Y_rows is None or batch_size is None:
             yield self.X, self.Y
             return
         perm = self.rng.permutation(self.m)
         for k in range(0, self.m, batch_size):
             idx = perm[k:k + batch_size]
-            yield self.rows[idx].T, self.Y[:, idx]
+            Xb, Yb = self._buffers(idx.size)
+            np.take(self.rows, idx, axis=0, out=Xb)
+            np.take(self.Y_rows, idx, axis=0, out=Yb)
+            yield Xb.T, Yb.T
+
+    def _buffers(self, b: int) -> tuple[Array, Array]:
+        assert self.rows is not None and self.Y_rows is not None
+        if self._out is None or self._out[0].shape[0] != b:
+            self._out = (np.empty((b, self.rows.shape[1]), self.rows.dtype),
+                         np.empty((b, self.Y_rows.shape[1]), self.Y_rows.dtype))
+        return self._out
 
 
 class _StreamBatches:
