@@ -44,7 +44,8 @@ def collapse_message(Y: NDArray, predicted: NDArray, final_cost: float, init: st
         else "try another seed, a smaller learning rate, standardised inputs or 'he' init"
     )
     return (
-        f"training collapsed: the cost stayed at {final_cost:.4f}, the entropy of the class "
-        f"frequencies ({baseline:.4f}), and every training example is predicted as one class; "
+        f"training collapsed: every training example is predicted as one class and the cost "
+        f"ended at {final_cost:.4f}, no better than the entropy of the class frequencies "
+        f"({baseline:.4f}); "
         f"{advice}"
     )
