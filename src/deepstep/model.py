@@ -59,9 +59,9 @@ class BatchSource(Protocol):
         ...
 
     def batches(
-        self, batch_size: int, rng: np.random.Generator | None = None
+        self, batch_size: int, rng: np.random.Generator | None = None, *, dtype: Any = ...
     ) -> Iterator[tuple[NDArray, NDArray]]:
-        """Yield (Xb (n_x, b), yb (b,)); shuffled when ``rng`` is given."""
+        """Yield (Xb (n_x, b), yb (b,)) of ``dtype``; shuffled when ``rng`` is given."""
         ...
 
 
@@ -273,6 +273,7 @@ class Network:
         validation_split: float = 0.0,
         early_stopping: int | bool = False,
         preprocess: str | Any | None = None,
+        shuffle: bool = True,
         verbose: bool = True,
         **optimizer_hyper: float,
     ) -> dict[str, list[float]]:
@@ -305,7 +306,10 @@ class Network:
             and restore the weights of the best epoch.
         preprocess : {"standardize", "scale255", "none"} or a preprocessor, optional
             Fitted on the training inputs, recorded in the model, applied again by
-            ``predict`` and ``evaluate``.
+            ``predict`` and ``evaluate``. For a streamed source, fitted in one pass over it.
+        shuffle : bool
+            Shuffle the examples every epoch (False keeps their order: batch k is examples
+            k b .. (k+1) b - 1, as scikit-learn's ``shuffle=False``).
         verbose : bool
             A progress bar with the loss and ETA (only when stderr is a terminal).
         **optimizer_hyper : e.g. beta1=0.9, beta2=0.999, eps=1e-8 for Adam.
@@ -334,9 +338,9 @@ class Network:
 
         if streaming:
             source: BatchSource = X  # type: ignore[assignment]
-            labels = source.labels()
-            self._infer_output(labels)
-            train = _StreamBatches(source, self)
+            self._infer_output(source.labels())
+            self._fit_stream_preprocessor(source, preprocess)
+            train = _StreamBatches(source, self, shuffle)
             m = source.m
         else:
             if Y is None:
@@ -354,7 +358,7 @@ class Network:
             self._fit_preprocessor(X, preprocess)
             Xp = self._inputs(X)
             Yp = self._encode(Ycheck, Xp.shape[1])
-            train = _ArrayBatches(Xp, Yp, batch_size, self.rng)
+            train = _ArrayBatches(Xp, Yp, batch_size, self.rng if shuffle else None)
             m = Xp.shape[1]
         if early_stopping and validation_data is None:
             raise ValueError("early_stopping needs validation_data or validation_split")
@@ -460,6 +464,18 @@ class Network:
         else:
             self.preprocessor = preprocess
 
+    def _fit_stream_preprocessor(self, source: Any, preprocess: str | Any | None) -> None:
+        """Fit ``preprocess`` in one unshuffled pass over the source and attach it there, so
+        every later batch arrives preprocessed; a source's own preprocessor is kept."""
+        if isinstance(preprocess, str) and preprocess != "none":
+            from .data.preprocessing import Preprocessor
+
+            source.preprocessor = None
+            source.preprocessor = Preprocessor(preprocess).fit_stream(source.batches(1024))
+        elif preprocess is not None and not isinstance(preprocess, str):
+            source.preprocessor = preprocess
+        self.preprocessor = getattr(source, "preprocessor", None)
+
     def _warn_if_collapsed(self, X: Array, Y: Array, final_loss: float) -> None:
         predicted = predict_classes(engine.predict_forward(X, self.params, self.activations))
         message = collapse_message(Y, predicted, final_loss, self.init)
@@ -529,7 +545,9 @@ class _ArrayBatches:
     fastest on. A full batch is X itself.
     """
 
-    def __init__(self, X: Array, Y: Array, batch_size: int | None, rng: np.random.Generator):
+    def __init__(
+        self, X: Array, Y: Array, batch_size: int | None, rng: np.random.Generator | None
+    ):
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.X, self.Y, self.rng = X, Y, rng
@@ -543,9 +561,9 @@ class _ArrayBatches:
         if self.rows is None or self.Y_rows is None or batch_size is None:
             yield self.X, self.Y
             return
-        perm = self.rng.permutation(self.m)
+        order = np.arange(self.m) if self.rng is None else self.rng.permutation(self.m)
         for k in range(0, self.m, batch_size):
-            idx = perm[k:k + batch_size]
+            idx = order[k:k + batch_size]
             Xb, Yb = self._buffers(idx.size)
             np.take(self.rows, idx, axis=0, out=Xb)
             np.take(self.Y_rows, idx, axis=0, out=Yb)
@@ -562,12 +580,13 @@ class _ArrayBatches:
 class _StreamBatches:
     """Mini-batches from a :class:`BatchSource`, encoded for the network."""
 
-    def __init__(self, source: BatchSource, net: Network):
+    def __init__(self, source: BatchSource, net: Network, shuffle: bool):
         self.source, self.net = source, net
+        self.rng = net.rng if shuffle else None
 
     def epoch(self, batch_size: int | None) -> Iterator[tuple[Array, Array]]:
         size = batch_size or 256
-        for Xb, yb in self.source.batches(size, self.net.rng):
+        for Xb, yb in self.source.batches(size, self.rng, dtype=self.net.dtype):
             Xb = check_X(np.asarray(Xb), self.net.layer_dims[0]).astype(self.net.dtype)
             yield Xb, self.net._encode(yb, Xb.shape[1])
 
