@@ -159,12 +159,12 @@ def adam(beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimiz
             np.multiply(dP, dP, out=tmp)
             tmp *= 1 - beta2
             s[k] += tmp
-            # v / c1 / (sqrt(s) / c2 + eps), in the scratch array
+            # lr v / c1 / (sqrt(s) / c2 + eps) = (lr c2 / c1) v / (sqrt(s) + eps c2): the
+            # same step with one pass less over the arrays, in the scratch array
             denom = np.sqrt(s[k], out=tmp)
-            denom *= 1 / c2
-            denom += eps
+            denom += eps * c2
             np.divide(v[k], denom, out=denom)
-            denom *= lr / c1
+            denom *= lr * c2 / c1
             new[k] -= denom
         return new, {"v": v, "s": s}
 
