@@ -36,9 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "hidden": "relu",
     "init": "he",
     "optimizer": "adam",
-    "learning_rate": 1e-4,
+    "learning_rate": 2e-4,
     "batch_size": 32,
-    "epochs": 100,
+    "epochs": 50,
     "l2": 1.0,
     "dropout": 0.0,
     "preprocess": "standardize",
@@ -283,14 +283,15 @@ class Network:
         ----------
         epochs, iterations : int
             Passes over the data; ``iterations`` is the course's word for epochs of full-batch
-            training (default 100 epochs).
+            training (default ``DEFAULTS["epochs"]``, 50).
         batch_size : int or None
             Mini-batch size (None = full batch). Batches are shuffled every epoch with the
             network's Generator (course 2's ``random_mini_batches``); the last, partial batch
             is kept.
         optimizer : {"adam", "gd", "momentum", "rmsprop"}
         learning_rate : float
-            Default 1e-4 for Adam and RMSprop, 0.0075 (the course's) otherwise.
+            Default ``DEFAULTS["learning_rate"]`` (2e-4) for Adam and RMSprop, 0.0075 (the
+            course's) otherwise.
         schedule : {"constant", "step", "exponential", "inverse_time", "cosine"}
         l2 : float
             L2 strength lambda: the cost gains lambda / (2 m) sum ||W||^2.
@@ -327,7 +328,8 @@ class Network:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
         opt = get_optimizer(optimizer, **optimizer_hyper)
         if learning_rate is None:
-            learning_rate = 1e-4 if opt.name in ("adam", "rmsprop") else 0.0075
+            adaptive = opt.name in ("adam", "rmsprop")
+            learning_rate = DEFAULTS["learning_rate"] if adaptive else 0.0075
         if not learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {learning_rate}")
         lr_at = get_schedule(schedule, learning_rate, epochs)
