@@ -62,8 +62,8 @@ def test_mnist_softmax_network(mnist_dir):
 
 def test_breast_cancer_binary():
     X, y = load_breast_cancer(return_X_y=True)
-    Xtr, Xte, ytr, yte = train_test_split(X.T, y, test_size=0.25, random_state=0, stratify=y)
-    Xtr, Xte = Xtr.T, Xte.T
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    Xtr, Xte = Xtr.T, Xte.T  # course layout: (n_x, m)
     scores = []
     for seed in range(3):
         net = Network([30, 32, 1], seed=seed)

@@ -338,6 +338,7 @@ class Network:
             early_stopping = 10
         streaming = not isinstance(X, np.ndarray) and hasattr(X, "batches")
 
+        train: _ArrayBatches | _StreamBatches
         if streaming:
             source: BatchSource = X  # type: ignore[assignment]
             self._infer_output(source.labels())
@@ -347,18 +348,17 @@ class Network:
         else:
             if Y is None:
                 raise ValueError("fit(X, Y) needs labels Y for array inputs")
-            X = np.asarray(X)
-            check_X(X, self.layer_dims[0])
+            Xa: NDArray = check_X(np.asarray(X), self.layer_dims[0])
             Ycheck = np.asarray(Y)
             if Ycheck.ndim == 1 or Ycheck.shape[0] == 1:
-                Ycheck = check_labels(Ycheck, X.shape[1])
-            elif Ycheck.shape[1] != X.shape[1]:
-                raise ValueError(f"targets are {Ycheck.shape} but X has m = {X.shape[1]} columns")
+                Ycheck = check_labels(Ycheck, Xa.shape[1])
+            elif Ycheck.shape[1] != Xa.shape[1]:
+                raise ValueError(f"targets are {Ycheck.shape} but X has m = {Xa.shape[1]} columns")
             if validation_data is None and validation_split:
-                X, Ycheck, validation_data = self._hold_out(X, Ycheck, validation_split)
+                Xa, Ycheck, validation_data = self._hold_out(Xa, Ycheck, validation_split)
             self._infer_output(Ycheck)
-            self._fit_preprocessor(X, preprocess)
-            Xp = self._inputs(X)
+            self._fit_preprocessor(Xa, preprocess)
+            Xp = self._inputs(Xa)
             Yp = self._encode(Ycheck, Xp.shape[1])
             train = _ArrayBatches(Xp, Yp, batch_size, self.rng if shuffle else None)
             m = Xp.shape[1]
@@ -373,7 +373,7 @@ class Network:
         self.config_ = {
             "epochs": epochs, "batch_size": batch_size, "optimizer": opt.name,
             "optimizer_hyper": opt.hyper, "learning_rate": learning_rate, "schedule": schedule,
-            "l2": l2, "dropout": dropout if np.isscalar(dropout) else list(dropout),
+            "l2": l2, "dropout": _per_hidden_layer(dropout, self.n_layers - 1),
             "clip_norm": clip_norm, "early_stopping": early_stopping, "seed": self.seed,
             "m": m,
         }
@@ -439,7 +439,7 @@ class Network:
         return history
 
     def _keep_probs(self, dropout: float | Sequence[float]) -> list[float] | None:
-        rates = [dropout] * (self.n_layers - 1) if np.isscalar(dropout) else list(dropout)
+        rates = _per_hidden_layer(dropout, self.n_layers - 1)
         if len(rates) != self.n_layers - 1:
             raise ValueError(f"dropout: {len(rates)} rates for {self.n_layers - 1} hidden layers")
         for r in rates:
@@ -591,6 +591,13 @@ class _StreamBatches:
         for Xb, yb in self.source.batches(size, self.rng, dtype=self.net.dtype):
             Xb = check_X(np.asarray(Xb), self.net.layer_dims[0]).astype(self.net.dtype)
             yield Xb, self.net._encode(yb, Xb.shape[1])
+
+
+def _per_hidden_layer(dropout: float | Sequence[float], n_hidden: int) -> list[float]:
+    """One dropout rate per hidden layer, from one rate or a list."""
+    if isinstance(dropout, (int, float, np.number)):
+        return [float(dropout)] * n_hidden
+    return [float(r) for r in dropout]
 
 
 def _progress(epochs: int, verbose: bool):
