@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..registry import resolve_name
+
 Array = NDArray[np.floating]
 
 LEAKY_SLOPE = 0.01
@@ -164,10 +166,4 @@ def get_activation(identifier: str | Activation) -> Activation:
     """
     if isinstance(identifier, Activation):
         return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        key = ALIASES.get(key, key)
-        if key in ACTIVATIONS:
-            return ACTIVATIONS[key]
-    names = ", ".join([*ACTIVATIONS, *ALIASES])
-    raise ValueError(f"unknown activation {identifier!r}; choose one of: {names}")
+    return ACTIVATIONS[resolve_name("activation", identifier, ACTIVATIONS, ALIASES)]

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..registry import resolve_name
+
 Array = NDArray[np.floating]
 
 
@@ -110,13 +112,7 @@ def get_loss(identifier: str | Loss) -> Loss:
     """
     if isinstance(identifier, Loss):
         return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        key = ALIASES.get(key, key)
-        if key in LOSSES:
-            return LOSSES[key]
-    names = ", ".join([*LOSSES, *ALIASES])
-    raise ValueError(f"unknown loss {identifier!r}; choose one of: {names}")
+    return LOSSES[resolve_name("loss", identifier, LOSSES, ALIASES)]
 
 
 def loss_for_output(output_activation: str) -> Loss:

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..registry import resolve_name
+
 Array = NDArray[np.floating]
 Params = dict[str, Array]
 State = dict[str, Any]
@@ -190,10 +192,4 @@ def get_optimizer(identifier: str | Optimizer, **hyper: float) -> Optimizer:
     """
     if isinstance(identifier, Optimizer):
         return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        key = ALIASES.get(key, key)
-        if key in OPTIMIZERS:
-            return OPTIMIZERS[key](**hyper)
-    names = ", ".join([*OPTIMIZERS, *ALIASES])
-    raise ValueError(f"unknown optimizer {identifier!r}; choose one of: {names}")
+    return OPTIMIZERS[resolve_name("optimizer", identifier, OPTIMIZERS, ALIASES)](**hyper)
