@@ -332,7 +332,7 @@ def test_load_validates_every_field(rng, tmp_path, edit, message):
 def test_load_never_unpickles(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, **{"header.json": np.array([{"format": "deepstep-model"}], dtype=object)})
-    with pytest.raises(ModelFormatError, match="not a valid deepstep model"):
+    with pytest.raises(ModelFormatError, match="pickled objects, which deepstep never loads"):
         Network.load(path)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from deepstep import Network
 from deepstep.data import load, stream
 
 
+@pytest.mark.filterwarnings("ignore:training collapsed")  # 3 epochs of a tiny net
 def test_streamed_h5_trains_like_the_arrays_it_holds(cat_dir):
     train = cat_dir / "train_catvnoncat.h5"
     kwargs = dict(epochs=3, batch_size=64, learning_rate=1e-4, l2=0.0, shuffle=False,

@@ -107,10 +107,17 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise _fail(path, "cannot read it as an .npz archive (give a file written by "
+                          "Network.save or deepstep train)")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+    except ValueError as e:
+        why = "it holds pickled objects, which deepstep never loads" if "pickle" in str(e) \
+            else f"cannot read it as an .npz archive ({e})"
+        raise _fail(path, why) from None
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise _fail(path, f"cannot read it as an .npz archive ({e})") from None
     if HEADER not in arrays:
         raise _fail(path, "no header.json inside (was it written by Network.save?)")
