@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from . import engine
 from .engine.diagnostics import collapse_message
 from .engine.metrics import accuracy, predict_classes
+from .engine.regularizers import l2_cost
 from .engine.step import train_step
 from .engine.validation import check_labels, check_X
 from .optim import get_optimizer, get_schedule
@@ -318,7 +319,10 @@ class Network:
         Returns
         -------
         history : dict of per-epoch lists: "epoch", "loss", "accuracy", "val_loss",
-            "val_accuracy", "lr", "seconds" (``history_`` holds the same).
+            "val_accuracy", "lr", "seconds" (``history_`` holds the same). "loss" is the
+            objective (data loss + L2 penalty, averaged over the epoch's batches);
+            "val_loss" adds the same penalty, so the curves compare. ``evaluate`` reports
+            the data loss alone.
         """
         if epochs is not None and iterations is not None:
             raise ValueError("give epochs or iterations, not both")
@@ -415,7 +419,9 @@ class Network:
             history["accuracy"].append(correct / seen if classify else float("nan"))
             history["lr"].append(lr)
             if val is not None:
-                v = self._score(*val, l2=l2)
+                # the same objective as the training loss: data loss + the L2 penalty as a
+                # training batch sees it, so the two curves can be compared
+                v = self._score(*val, l2=l2, penalty_m=min(batch_size or m, m))
                 history["val_loss"].append(v["loss"])
                 history["val_accuracy"].append(v.get("accuracy", float("nan")))
             history["seconds"].append(time.perf_counter() - start)
@@ -505,9 +511,12 @@ class Network:
         Xp = self._inputs(X)
         return self._score(Xp, self._encode(Y, Xp.shape[1]))
 
-    def _score(self, X: Array, Y: Array, l2: float = 0.0) -> dict[str, float]:
+    def _score(self, X: Array, Y: Array, l2: float = 0.0,
+               penalty_m: int = 1) -> dict[str, float]:
         AL = engine.predict_forward(X, self.params, self.activations)
         out = {"loss": engine.compute_cost(AL, Y, self.loss)}
+        if l2:
+            out["loss"] += l2_cost(self.params, l2, penalty_m)
         if self.task == "regression":
             mse = float(np.mean((AL - Y) ** 2))
             var = float(np.mean((Y - Y.mean(axis=1, keepdims=True)) ** 2))
