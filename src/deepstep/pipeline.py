@@ -79,52 +79,29 @@ def parse_batch(text: str | int | None) -> int | None:
     """A mini-batch size >= 1, or "full" / "none" for full-batch gradient descent (None)."""
     if text is None or str(text).lower() in ("full", "none"):
         return None
-    n = positive_int(text)
-    return n
+    return positive_int(text)
 
 
-def positive_int(text: str | int) -> int:
-    """An integer >= 1."""
-    try:
-        n = int(str(text))
-    except ValueError:
-        raise ValueError(f"expected a whole number >= 1, got {text!r}") from None
-    if n < 1:
-        raise ValueError(f"expected a whole number >= 1, got {text!r}")
-    return n
+def _number(cast: Callable[[str], Any], low: float, strict: bool, what: str
+            ) -> Callable[[str | float], Any]:
+    """A parser for a finite number of type ``cast`` that is >= ``low`` (> when ``strict``);
+    its error names ``what`` was expected."""
+    def parse(text: str | float) -> Any:
+        try:
+            x = cast(str(text))
+        except ValueError:
+            raise ValueError(f"expected {what}, got {text!r}") from None
+        if not np.isfinite(x) or x < low or (strict and x == low):
+            raise ValueError(f"expected {what}, got {text!r}")
+        return x
+
+    return parse
 
 
-def seed_int(text: str | int) -> int:
-    """A seed: an integer >= 0."""
-    try:
-        n = int(str(text))
-    except ValueError:
-        raise ValueError(f"a seed is a whole number >= 0, got {text!r}") from None
-    if n < 0:
-        raise ValueError(f"a seed is a whole number >= 0, got {text!r}")
-    return n
-
-
-def nonneg_float(text: str | float) -> float:
-    """A finite float >= 0."""
-    try:
-        x = float(str(text))
-    except ValueError:
-        raise ValueError(f"expected a number >= 0, got {text!r}") from None
-    if not np.isfinite(x) or x < 0:
-        raise ValueError(f"expected a finite number >= 0, got {text!r}")
-    return x
-
-
-def positive_float(text: str | float) -> float:
-    """A finite float > 0 (a learning rate)."""
-    try:
-        x = float(str(text))
-    except ValueError:
-        raise ValueError(f"expected a number > 0, got {text!r}") from None
-    if not np.isfinite(x) or x <= 0:
-        raise ValueError(f"expected a finite number > 0, got {text!r}")
-    return x
+positive_int = _number(int, 1, False, "a whole number >= 1")
+seed_int = _number(int, 0, False, "a seed, a whole number >= 0")
+nonneg_float = _number(float, 0.0, False, "a finite number >= 0")
+positive_float = _number(float, 0.0, True, "a finite number > 0 (e.g. a learning rate)")
 
 
 def fraction(text: str | float) -> float:
@@ -523,7 +500,7 @@ def write_report(path: Path, net: Network, ds: Dataset, metrics: Mapping[str, An
 
 def write_json(path: str | Path, data: Any) -> Path:
     """Write ``data`` as indented JSON (NaN kept as NaN), creating the folder."""
-    from .io import atomic_write
+    from .files import atomic_write
 
     blob = json.dumps(data, indent=2, default=_jsonable).encode("utf-8")
     return atomic_write(path, lambda f: f.write(blob + b"\n"))

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from deepstep.files import atomic_write
 from deepstep.report import plots
-from deepstep.report._files import write_atomic
 
 SHAPE_COLUMNS = ("layer", "W", "b", "Z", "A", "params")
 MAX_MISLABELED = 10
@@ -287,4 +287,4 @@ def build_report(
         f"<body><main><h1>{escape(title)}</h1><nav>{nav}</nav>\n{body}\n</main>"
         f"<script>{_SCRIPT}</script></body></html>\n"
     )
-    return write_atomic(path, page.encode("utf-8"))
+    return atomic_write(path, page.encode("utf-8"))

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from deepstep.report._files import write_atomic
+from deepstep.files import atomic_write
 
 TRAIN_COLOR = "#1f77b4"  # matplotlib C0, the course's default line colour
 VAL_COLOR = "#ff7f0e"  # matplotlib C1
@@ -37,7 +37,7 @@ def _png(fig: Any, path: str | os.PathLike[str] | None) -> bytes:
     fig.savefig(buf, format="png", facecolor="white")
     data = buf.getvalue()
     if path is not None:
-        write_atomic(path, data)
+        atomic_write(path, data)
     return data
 
 
