@@ -23,14 +23,13 @@ seeds' linear ("none") output with a squared-error cost:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import engine
-from .engine.diagnostics import collapse_message
+from .engine.diagnostics import warn_if_collapsed
 from .engine.metrics import accuracy, predict_classes
 from .engine.step import train_step
 from .engine.validation import check_labels, check_X
@@ -201,10 +200,7 @@ def _train(
             if print_cost:
                 print(f"Cost after iteration {i}: {J}")
     if costs and loss.name != "mse":
-        predicted = predict_classes(engine.predict_forward(X, parameters, acts))
-        message = collapse_message(Y, predicted, costs[-1], init)
-        if message:
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
+        warn_if_collapsed(X, Y, parameters, acts, costs[-1], init, stacklevel=3)
     return parameters, costs
 
 

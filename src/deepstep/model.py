@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import sys
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import engine
-from .engine.diagnostics import collapse_message
+from .engine.diagnostics import warn_if_collapsed
 from .engine.metrics import accuracy, predict_classes
 from .engine.regularizers import l2_cost
 from .engine.step import train_step
@@ -441,7 +440,8 @@ class Network:
             self.config_["best_epoch"] = best[2]
         self.history_ = history
         if classify and not streaming:
-            self._warn_if_collapsed(Xp, Yp, history["loss"][-1])
+            warn_if_collapsed(Xp, Yp, self.params, acts, history["loss"][-1], self.init,
+                              stacklevel=2)
         return history
 
     def _keep_probs(self, dropout: float | Sequence[float]) -> list[float] | None:
@@ -483,12 +483,6 @@ class Network:
         elif preprocess is not None and not isinstance(preprocess, str):
             source.preprocessor = preprocess
         self.preprocessor = getattr(source, "preprocessor", None)
-
-    def _warn_if_collapsed(self, X: Array, Y: Array, final_loss: float) -> None:
-        predicted = predict_classes(engine.predict_forward(X, self.params, self.activations))
-        message = collapse_message(Y, predicted, final_loss, self.init)
-        if message:
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     # --- inference ---------------------------------------------------------------------------
 

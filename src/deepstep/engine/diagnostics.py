@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
+
+from .activations import Activation
+from .metrics import predict_classes
+from .network import predict_forward
 
 
 def prior_entropy(Y: NDArray) -> float:
@@ -49,3 +56,16 @@ def collapse_message(Y: NDArray, predicted: NDArray, final_cost: float, init: st
         f"({baseline:.4f}); "
         f"{advice}"
     )
+
+
+def warn_if_collapsed(X: NDArray, Y: NDArray, params: dict[str, NDArray],
+                      activations: Sequence[Activation], final_cost: float, init: str,
+                      *, stacklevel: int = 2) -> None:
+    """Predict the training set once and warn (RuntimeWarning) with :func:`collapse_message`.
+
+    ``stacklevel`` counts from the caller of this function, as in :func:`warnings.warn`.
+    """
+    predicted = predict_classes(predict_forward(X, params, activations))
+    message = collapse_message(Y, predicted, final_cost, init)
+    if message:
+        warnings.warn(message, RuntimeWarning, stacklevel=stacklevel + 1)
