@@ -466,7 +466,7 @@ def confusion_and_mislabeled(net: Network, ds: Dataset):
 
     k = len(ds.classes)
     proba = net.predict_proba(ds.X)
-    pred = np.asarray(net._decode(proba)).ravel().astype(np.int64)
+    pred = np.asarray(net.targets().decode(proba)).ravel().astype(np.int64)
     cm = confusion_matrix(ds.y, pred, k)
     if ds.image_shape is None:
         return (cm, list(ds.classes)), None
@@ -639,9 +639,9 @@ def _read_csv_rows(path: Path, n_x: int) -> list[tuple[int, NDArray]]:
 
 def predictions(net: Network, X: NDArray) -> list[tuple[str, float | None]]:
     """For each column of X: (class name or value, probability of that class or None)."""
-    proba = net.predict_proba(X)
     if net.classes_ is None:
-        return [(f"{v:.6g}", None) for v in proba[0]]
+        return [(f"{v:.6g}", None) for v in net.predict(X)[0]]
+    proba = net.predict_proba(X)
     names = (net.config_.get("data") or {}).get("classes") or [str(c) for c in net.classes_]
     idx = np.asarray(predict_classes(proba)).ravel().astype(np.int64)
     if proba.shape[0] == 1:
