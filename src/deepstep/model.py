@@ -440,7 +440,7 @@ class Network:
             self.config_["best_epoch"] = best[2]
         self.history_ = history
         if classify and not streaming:
-            warn_if_collapsed(Xp, Yp, self.params, acts, history["loss"][-1], self.init,
+            warn_if_collapsed(Xp, Yp, self.params, acts, history["loss"], t, self.init,
                               stacklevel=2)
         return history
 
