@@ -20,9 +20,11 @@ the learning rate, the inputs and the labels.
 
 On the course's cat data the 4-layer network with x 0.01 weights ends 800 iterations at 0.6468
 with H = 0.6440, its last five recorded costs (iterations 400-799) spanning 1.35% of H: it
-warns. The course's
-2-iteration unit tests and every run that learns (the 2500-iteration application runs end at
-0.088 and 0.044) stay silent.
+warns. The course's 2-iteration unit tests and every run that learns (the 2500-iteration
+application runs end at 0.088 and 0.044) stay silent. The course's one-cost-per-100 record
+makes the tail coarse for short runs (3 costs need 201 iterations). Why 300 updates: by then
+the stalled deep network is within 3% of H (0.660) while one that learns has left H behind
+(the two-layer cat model: 0.602, 6.6% below).
 """
 
 from __future__ import annotations
