@@ -449,8 +449,8 @@ class Network:
                 trainer.optimizer, trainer.opt_state, trainer.step, trainer.epoch,
                 state.shuffle_rng, state.dropout_rng)
         if self.task != "regression" and not streaming and self.history_.get("loss"):
-            warn_if_collapsed(Xp, Yp, self.params, self.activations, self.history_["loss"][-1],
-                              self.init, stacklevel=2)
+            warn_if_collapsed(Xp, Yp, self.params, self.activations, self.history_["loss"],
+                              trainer.step, self.init, stacklevel=2)
         return self.history_
 
     def _train_state(self, opt: Optimizer, resuming: bool) -> TrainState:
