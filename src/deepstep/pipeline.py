@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import json
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from . import engine
 from .data import MODES, Dataset, load
 from .engine.metrics import predict_classes
 from .explain import layer_rows
+from .files import write_json
 from .model import DEFAULTS, Network
 from .optim import OPTIMIZERS
 
@@ -496,22 +496,6 @@ def write_report(path: Path, net: Network, ds: Dataset, metrics: Mapping[str, An
         shapes=layer_rows(net.layer_dims, int(cfg.get("m") or ds.m)),
         history=costs_history(net, cfg.get("hyperparameters", {}).get("preset")),
         metrics=metrics, confusion=confusion, mislabeled=mislabeled, notes=list(notes))
-
-
-def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented JSON (NaN kept as NaN), creating the folder."""
-    from .files import atomic_write
-
-    blob = json.dumps(data, indent=2, default=_jsonable).encode("utf-8")
-    return atomic_write(path, lambda f: f.write(blob + b"\n"))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def train(settings: Mapping[str, Any], log: Log) -> tuple[dict[str, Any], Path]:
