@@ -109,16 +109,16 @@ def test_train_default_is_digits_with_defaults(digits_run):
 
 
 def test_train_without_flags_uses_defaults_and_says_where(tmp_path, monkeypatch):
-    import deepstep.pipeline as pipeline
+    import deepstep.training_run as training_run
 
     seen = {}
-    real = pipeline.train_seed
+    real = training_run.train_seed
 
     def spy(settings, splits, seed, log):
         seen.update(settings)
         return real({**settings, "epochs": 2}, splits, seed, log)  # keep the test quick
 
-    monkeypatch.setattr(pipeline, "train_seed", spy)
+    monkeypatch.setattr(training_run, "train_seed", spy)
     monkeypatch.chdir(tmp_path)
     out = ok(["train"])
     assert seen["layers"] == DEFAULTS["hidden_layers"] and seen["epochs"] == DEFAULTS["epochs"]
