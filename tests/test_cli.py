@@ -281,6 +281,20 @@ def test_help_has_examples(command):
     assert code == 0 and "examples:\n  deepstep " + command in out
 
 
+@pytest.mark.parametrize(("argv", "abbreviation"), [
+    (["train", "--epoch", "3"], "--epoch"),
+    (["train", "--lay", "8"], "--lay"),
+    (["explain", "--layers", "2,3,1", "--opt", "adam"], "--opt"),
+    (["gradcheck", "--to", "1e-3"], "--to"),
+    (["evaluate", "--model", "m.npz", "--data", "digits", "--js", "x.json"], "--js"),
+    (["--deb", "explain", "--layers", "2,3,1"], "--deb"),
+])
+def test_no_abbreviation_of_a_flag_is_accepted(argv, abbreviation):
+    code, out, err = run(argv)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and f"unrecognized arguments: {abbreviation}" in err
+
+
 # --- user errors: exit 2, one line, no traceback -----------------------------------------------
 
 

@@ -23,9 +23,13 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse whose errors raise :class:`UsageError` instead of exiting, so
-    :func:`deepstep.cli.main` reports them.
+    """argparse without abbreviations (``--epoch`` is not ``--epochs``) whose errors raise
+    :class:`UsageError` instead of exiting, so :func:`deepstep.cli.main` reports them.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Raise the argparse ``message`` as a :class:`UsageError` naming the command."""
