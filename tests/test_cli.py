@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -14,8 +15,10 @@ import pytest
 from PIL import Image
 
 from deepstep import Network
-from deepstep.cli import main
+from deepstep.cli import COMMANDS, main
+from deepstep.cli.common import Parser
 from deepstep.explain import count_params, training_cost
+from deepstep.gradcheck import TOLERANCE
 from deepstep.model import DEFAULTS
 
 
@@ -279,6 +282,44 @@ def test_predict_rescales_images_to_the_training_range(digits_run, tmp_path):
 def test_help_has_examples(command):
     code, out, _ = run([command, "--help"])
     assert code == 0 and "examples:\n  deepstep " + command in out
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    """Each command's parser, built the way ``main`` builds them."""
+    subs = Parser(prog="deepstep").add_subparsers()
+    return {cmd.__name__.rsplit(".", 1)[-1]: cmd.add_parser(subs) for cmd in COMMANDS}
+
+
+def test_every_flag_of_every_command_has_help_text():
+    parsers = _parsers()
+    assert sorted(parsers) == ["evaluate", "explain", "gradcheck", "predict", "report", "train"]
+    for name, parser in parsers.items():
+        for action in parser._actions:  # argparse keeps no public list of a parser's flags
+            assert action.help and action.help.strip(), (name, action.option_strings)
+
+
+@pytest.mark.parametrize("command", ["train", "gradcheck"])
+def test_help_states_every_default(command):
+    no_default = {"-h", "--help", "--debug", "--config", "--json", "--iterations"}
+    for action in _parsers()[command]._actions:
+        if not set(action.option_strings) & no_default:
+            assert "(default: " in action.help, action.option_strings
+
+
+def test_help_defaults_come_from_the_settings():
+    code, out, _ = run(["train", "--help"])
+    text = " ".join(out.split())
+    assert code == 0
+    for flag, value in [("--layers N,N,...", ",".join(map(str, DEFAULTS["hidden_layers"]))),
+                        ("--epochs N", DEFAULTS["epochs"]), ("--l2 X", f"{DEFAULTS['l2']:g}"),
+                        ("--batch-size N", DEFAULTS["batch_size"]),
+                        ("--optimizer OPTIMIZER", DEFAULTS["optimizer"]),
+                        ("--preprocess PREPROCESS", DEFAULTS["preprocess"])]:
+        within_flag = rf"{re.escape(flag)} (?:(?! --).)*"  # up to the next flag
+        assert re.search(rf"{within_flag}\(default: {re.escape(str(value))}\)", text), flag
+    assert f"(default: {DEFAULTS['learning_rate']:g} for {DEFAULTS['optimizer']}" in text
+    code, out, _ = run(["gradcheck", "--help"])
+    assert "(default: 5,4,3,1)" in out and f"{TOLERANCE:g})" in " ".join(out.split())
 
 
 @pytest.mark.parametrize(("argv", "abbreviation"), [

@@ -1,5 +1,5 @@
-"""What every command shares: the argument parser class, value types for argparse, the errors
-that count as the user's, one-line error output and the exit statuses.
+"""What every command shares: the argument parser class, value types for argparse, defaults in
+the help, the errors that count as the user's, one-line error output and the exit statuses.
 """
 
 from __future__ import annotations
@@ -47,6 +47,28 @@ def typed(parse: Callable[[str], Any], name: str) -> Callable[[str], Any]:
 
     convert.__name__ = name
     return convert
+
+
+def shown(value: Any) -> str:
+    """A default value as it would be typed on the command line.
+
+    Examples
+    --------
+    >>> shown([20, 7, 5]), shown(2e-4), shown(None), shown("relu")
+    ('20,7,5', '0.0002', 'none', 'relu')
+    """
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def with_default(text: str, value: Any) -> str:
+    """Help ``text`` followed by "(default: ``value``)", escaped for argparse's % formatting."""
+    return f"{text} (default: {shown(value).replace('%', '%%')})"
 
 
 def add_command(subs: Any, name: str, help: str, epilog: str) -> argparse.ArgumentParser:

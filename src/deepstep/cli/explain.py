@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_command, load_model, typed
+from .common import add_command, load_model, typed, with_default
 from .settings import PARSERS, parse_layers, positive_int
 
 #: Without ``--model``: the course's cat data (209 training examples), float64, gd.
@@ -24,11 +24,13 @@ def add_parser(subs: Any) -> argparse.ArgumentParser:
                    help="ALL layer sizes n[0],...,n[L] (input and output included)")
     g.add_argument("--model", metavar="M", help="take the sizes from a saved model")
     p.add_argument("--m", type=typed(positive_int, "m"),
-                   help="examples per iteration (default 209, or the model's batch / m)")
+                   help=with_default("examples per iteration",
+                                     f"{DEFAULT_M}, or the model's batch / m"))
     p.add_argument("--dtype", type=typed(PARSERS["dtype"], "dtype"),
-                   help="default float64 (or the model's)")
+                   help=with_default("float32 or float64", f"{DEFAULT_DTYPE}, or the model's"))
     p.add_argument("--optimizer", type=typed(PARSERS["optimizer"], "optimizer"),
-                   help="for the memory of its state (default gd, or the model's)")
+                   help=with_default("for the memory of its state",
+                                     f"{DEFAULT_OPTIMIZER}, or the model's"))
     p.set_defaults(run=run)
     return p
 
