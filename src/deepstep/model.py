@@ -569,6 +569,18 @@ class Network:
             return np.asarray(A, dtype=np.float64)
         return np.asarray(A, dtype=np.float64) * self.target_std_ + self.target_mean_
 
+    def attributions(self, X: NDArray, method: str = "integrated_gradients", target: Any = None,
+                     baseline: NDArray | float | None = None, steps: int = 64,
+                     seed: int | np.random.Generator | None = None, **options: Any) -> Array:
+        """Each raw feature's contribution to the target class's score, shape (n_x, m).
+
+        See :func:`deepstep.attributions.attribute` (which also returns the predictions) for
+        the methods, the scores explained and the defaults.
+        """
+        from .attributions import attribute
+
+        return attribute(self, X, method, target, baseline, steps, seed, **options).attributions
+
     # --- persistence -------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
