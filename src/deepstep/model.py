@@ -556,7 +556,8 @@ class Network:
                penalty_m: int = 1) -> dict[str, float]:
         AL = engine.predict_forward(X, self.params, self.activations)
         out = {"loss": engine.compute_cost(AL, Y, self.loss)}
-        if l2:
+        if l2:  # the objective as a training batch of penalty_m examples sees it
+            out["data_loss"] = out["loss"]
             out["loss"] += l2_cost(self.params, l2, penalty_m)
         if self.task == "regression":
             out.update(regression_metrics(self._values(Y), self._values(AL)))
