@@ -20,7 +20,7 @@ cost would not be a function of the parameters at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,12 +52,16 @@ class GradCheckResult:
         Each parameter's shape: W{l} (n[l], n[l-1]), b{l} (n[l], 1).
     tol : float
         The threshold :attr:`passed` compares against.
+    checked : dict of str to int
+        How many entries of each parameter were compared (all of them unless the check
+        sampled, see :func:`sample_entries`); empty means all.
     """
 
     relative_error: float
     per_parameter: dict[str, float]
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     tol: float = TOLERANCE
+    checked: dict[str, int] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -68,11 +72,31 @@ class GradCheckResult:
         """Return one (name, shape, relative error) row per parameter, in layer order."""
         return [(k, self.shapes.get(k, ()), e) for k, e in self.per_parameter.items()]
 
+    @property
+    def n_checked(self) -> int:
+        """The number of parameter entries compared."""
+        if self.checked:
+            return sum(self.checked.values())
+        return sum(int(np.prod(s)) for s in self.shapes.values())
+
+    @property
+    def n_total(self) -> int:
+        """The number of parameter entries of the network."""
+        return sum(int(np.prod(s)) for s in self.shapes.values())
+
     def __str__(self) -> str:
-        lines = [f"{'parameter':<10} {'shape':<12} relative error"]
-        lines += [f"{k:<10} {str(s):<12} {e:.3e}" for k, s, e in self.rows()]
+        sampled = self.n_checked < self.n_total
+        lines = [f"{'parameter':<10} {'shape':<12} {'checked':<18} relative error"
+                 if sampled else f"{'parameter':<10} {'shape':<12} relative error"]
+        for k, s, e in self.rows():
+            size = int(np.prod(s)) if s else 0
+            of = f"{self.checked.get(k, size):,} of {size:,}"
+            lines.append(f"{k:<10} {str(s):<12} {of:<18} {e:.3e}" if sampled
+                         else f"{k:<10} {str(s):<12} {e:.3e}")
         verdict = "ok" if self.passed else f"FAILED (tolerance {self.tol:g})"
-        lines.append(f"{'overall':<10} {'':<12} {self.relative_error:.3e}  {verdict}")
+        lines.append(f"{'overall':<10} {'':<12} {'':<18} {self.relative_error:.3e}  {verdict}"
+                     if sampled else
+                     f"{'overall':<10} {'':<12} {self.relative_error:.3e}  {verdict}")
         return "\n".join(lines)
 
 
@@ -113,6 +137,7 @@ def numerical_gradients(
     l2: float = 0.0,
     masks: Masks = None,
     eps: float = 1e-6,
+    entries: Mapping[str, NDArray[np.intp]] | None = None,
 ) -> dict[str, Array]:
     """Estimate dJ/dW[l] and dJ/db[l] by central differences, in float64.
 
@@ -132,6 +157,9 @@ def numerical_gradients(
         :func:`deepstep.engine.forward`.
     eps : float
         The step; 1e-6 balances truncation (eps^2) against rounding (1e-16 / eps).
+    entries : dict of str to ndarray of int, optional
+        Only these flat indices of each parameter (e.g. from :func:`sample_entries`); the
+        other entries of the result are 0. Default: every entry.
 
     Returns
     -------
@@ -157,7 +185,7 @@ def numerical_gradients(
     for name, P in theta.items():
         G = np.zeros_like(P)
         flat, gflat = P.reshape(-1), G.reshape(-1)  # views: P is a fresh contiguous copy
-        for i in range(flat.size):
+        for i in (range(flat.size) if entries is None else entries[name]):
             saved = flat[i]
             flat[i] = saved + eps
             plus = cost()
@@ -181,6 +209,7 @@ def gradient_check(
     eps: float = 1e-6,
     fused: bool = True,
     tol: float = TOLERANCE,
+    entries: Mapping[str, NDArray[np.intp]] | None = None,
 ) -> GradCheckResult:
     """Compare :func:`deepstep.engine.backward` with :func:`numerical_gradients`.
 
@@ -197,11 +226,14 @@ def gradient_check(
         uses); False checks the textbook path through dA[L].
     tol : float
         Threshold for :attr:`GradCheckResult.passed`.
+    entries : dict of str to ndarray of int, optional
+        Compare only these flat indices of each parameter (:func:`sample_entries`), so a
+        large network costs two forward passes per sampled entry instead of per parameter.
 
     Returns
     -------
     GradCheckResult
-        The overall relative error and one per parameter.
+        The overall relative error and one per parameter, over the entries compared.
 
     Examples
     --------
@@ -217,16 +249,60 @@ def gradient_check(
     acts, loss_ = _resolve(activations, loss)
     AL, caches = engine.forward(X, params, acts, masks=masks)
     analytic = engine.backward(AL, Y, caches, acts, loss_, l2=l2, fused=fused)
-    numeric = numerical_gradients(X, Y, params, acts, loss_, l2=l2, masks=masks, eps=eps)
+    numeric = numerical_gradients(X, Y, params, acts, loss_, l2=l2, masks=masks, eps=eps,
+                                  entries=entries)
     names = list(params)
-    g = np.concatenate([analytic["d" + k].ravel() for k in names])
-    g_num = np.concatenate([numeric["d" + k].ravel() for k in names])
+    pick = {k: (slice(None) if entries is None else np.asarray(entries[k], dtype=np.intp))
+            for k in names}
+    a = {k: analytic["d" + k].ravel()[pick[k]] for k in names}
+    n = {k: numeric["d" + k].ravel()[pick[k]] for k in names}
     return GradCheckResult(
-        relative_error=relative_error(g, g_num),
-        per_parameter={k: relative_error(analytic["d" + k], numeric["d" + k]) for k in names},
+        relative_error=relative_error(np.concatenate(list(a.values())),
+                                      np.concatenate(list(n.values()))),
+        per_parameter={k: relative_error(a[k], n[k]) for k in names},
         shapes={k: params[k].shape for k in names},
         tol=tol,
+        checked={k: int(a[k].size) for k in names},
     )
+
+
+def sample_entries(shapes: Mapping[str, tuple[int, ...]], per_parameter: int,
+                   rng: np.random.Generator) -> dict[str, NDArray[np.intp]]:
+    """Draw at most ``per_parameter`` distinct flat indices of each parameter, sorted.
+
+    A parameter with no more entries than that keeps them all, so small networks are
+    checked whole.
+
+    Parameters
+    ----------
+    shapes : dict of str to tuple
+        W{l} (n[l], n[l-1]) and b{l} (n[l], 1).
+    per_parameter : int
+        Entries checked per parameter array (>= 1).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    dict of str to ndarray of int
+
+    Examples
+    --------
+    >>> idx = sample_entries({"W1": (128, 784), "b1": (128, 1)}, 3, np.random.default_rng(0))
+    >>> [len(v) for v in idx.values()], bool(np.all(idx["W1"] < 128 * 784))
+    ([3, 3], True)
+    >>> sample_entries({"b1": (2, 1)}, 3, np.random.default_rng(0))["b1"].tolist()
+    [0, 1]
+    """
+    if per_parameter < 1:
+        raise ValueError(f"per_parameter must be >= 1, got {per_parameter}")
+    out = {}
+    for name, shape in shapes.items():
+        size = int(np.prod(shape))
+        if size <= per_parameter:
+            out[name] = np.arange(size, dtype=np.intp)
+        else:
+            out[name] = np.sort(rng.choice(size, per_parameter, replace=False)).astype(np.intp)
+    return out
 
 
 def random_labels(loss: str | Loss, shape: tuple[int, int], rng: np.random.Generator) -> Array:
@@ -275,6 +351,7 @@ def check_architecture(
     seed: int = 0,
     margin: float = 1e-3,
     eps: float = 1e-6,
+    samples: int | None = None,
 ) -> GradCheckResult:
     """Gradient-check a random network of the given shape on random data.
 
@@ -301,6 +378,9 @@ def check_architecture(
         Seed of the Generator that draws everything.
     margin, eps : float
         Distance of every Z[l] from 0, and the difference step.
+    samples : int, optional
+        Check at most this many entries of each parameter, drawn with the same Generator
+        (:func:`sample_entries`); None checks every entry.
 
     Returns
     -------
@@ -329,4 +409,8 @@ def check_architecture(
     else:
         raise RuntimeError(f"no draw kept every |Z| >= {margin}; use a smaller margin or m")
     Y = random_labels(loss, (dims[-1], m), rng)
-    return gradient_check(X, Y, params, acts, loss, l2=l2, masks=masks, eps=eps)
+    entries = None
+    if samples is not None:
+        entries = sample_entries({k: v.shape for k, v in params.items()}, samples, rng)
+    return gradient_check(X, Y, params, acts, loss, l2=l2, masks=masks, eps=eps,
+                          entries=entries)
