@@ -80,11 +80,32 @@ def add_command(subs: Any, name: str, help: str, epilog: str) -> argparse.Argume
     return p
 
 
+#: The model file names of a run folder, newest format first (``--model RUN_FOLDER``).
+MODEL_FILES = ("model.safetensors", "model.npz")
+
+
 def load_model(path: str) -> Any:
-    """The :class:`deepstep.Network` saved at ``path``."""
+    """The :class:`deepstep.Network` saved at ``path``, or in the run folder ``path``."""
     from ..model import Network
 
-    return Network.load(path)
+    return Network.load(model_path(path))
+
+
+def model_path(path: str) -> Any:
+    """``--model``'s file: ``path``, or the model file of the run folder ``path``."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        found = [p / name for name in MODEL_FILES if (p / name).is_file()]
+        if not found:
+            raise IsADirectoryError(f"--model {p} is a folder without a model file "
+                                    f"({' or '.join(MODEL_FILES)}); give the model file")
+        p = found[0]
+    elif not p.exists():
+        raise FileNotFoundError(f"--model {p}: no such file; give a model file written by "
+                                "deepstep train or Network.save")
+    return p
 
 
 def one_line(e: BaseException) -> str:
