@@ -6,16 +6,20 @@ import argparse
 from typing import Any
 
 from .common import add_command, load_model
+from .outputs import check_new_file
 
 
 def add_parser(subs: Any) -> argparse.ArgumentParser:
     """Declare ``evaluate`` and its flags."""
     p = add_command(subs, "evaluate", "Loss and accuracy of a saved model on a data set.", """\
-  deepstep evaluate --model runs/cats/model.npz --data test_catvnoncat.h5
-  deepstep evaluate --model model.npz --data iris --json scores.json""")
-    p.add_argument("--model", required=True, metavar="M", help="a model.npz from train")
-    p.add_argument("--data", required=True, metavar="SRC", help="data with labels")
-    p.add_argument("--json", metavar="FILE", help="also write the metrics to this JSON file")
+  deepstep evaluate --model runs/cats/model.safetensors --data test_catvnoncat.h5
+  deepstep evaluate --model model.safetensors --data iris --json scores.json""")
+    p.add_argument("--model", required=True, metavar="M",
+                   help="a model file from train (or its run folder)")
+    p.add_argument("--data", required=True, metavar="SRC", help="data with labels (h5, image "
+                   "folder, CSV, IDX or a bundled name, as for train)")
+    p.add_argument("--json", metavar="FILE", help="also write the metrics to this JSON file "
+                   "(replaced if it exists)")
     p.set_defaults(run=run)
     return p
 
@@ -26,9 +30,11 @@ def run(args: argparse.Namespace) -> int:
     from ..files import write_json
     from ..training_run import metrics_table
 
+    if args.json:
+        check_new_file(args.json, "--json", overwrite=True)
     net = load_model(args.model)
-    ds = load_for_model(net, args.data)
-    metrics = {ds.name or "data": net.evaluate(ds.X, ds.y)}
+    ds, labels = load_for_model(net, args.data)
+    metrics = {ds.name or "data": net.evaluate(ds.X, labels)}
     print(metrics_table(metrics, {ds.name or "data": ds.m}))
     if args.json:
         write_json(args.json, metrics)

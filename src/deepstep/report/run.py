@@ -30,11 +30,12 @@ def confusion_and_mislabeled(net: Network, ds: Dataset):
     """(cm, class names) and the mislabeled images of ``ds`` for the report (None when n/a)."""
     if ds.classes is None or net.classes_ is None:
         return None, None
+    from ..engine.metrics import predict_classes
     from .plots import confusion_matrix
 
     k = len(ds.classes)
     proba = net.predict_proba(ds.X)
-    pred = np.asarray(net.targets().decode(proba)).ravel().astype(np.int64)
+    pred = predict_classes(proba).ravel()  # indices into classes_, like ds.y
     cm = confusion_matrix(ds.y, pred, k)
     if ds.image_shape is None:
         return (cm, list(ds.classes)), None
