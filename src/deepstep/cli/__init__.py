@@ -1,4 +1,4 @@
-"""The ``deepstep`` command: train, evaluate, predict, report, explain, gradcheck.
+"""The ``deepstep`` command: train, evaluate, predict, report, explain, gradcheck, runs.
 
 One module per command (:data:`COMMANDS`), each declaring its parser (``add_parser``) and a
 ``run(args) -> int`` that parses and prints; the work lives in the library
@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 
 from .. import __version__
-from . import evaluate, explain, gradcheck, predict, report, train
+from . import evaluate, explain, gradcheck, predict, report, runs, train
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -29,14 +29,16 @@ from .common import (
 )
 
 #: The commands in the order ``deepstep --help`` lists them.
-COMMANDS = (train, evaluate, predict, report, explain, gradcheck)
+COMMANDS = (train, evaluate, predict, report, explain, gradcheck, runs)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``deepstep`` argument parser with one sub-command per module of :data:`COMMANDS`."""
     parser = Parser(prog="deepstep", description="Build, train and explain deep neural "
                     "networks from scratch on NumPy.", epilog="examples:\n"
-                    "  deepstep train\n  deepstep explain --layers 12288,20,7,5,1 --m 209\n"
+                    "  deepstep train\n"
+                    "  deepstep predict --model runs/<run>/model.safetensors photo.jpg\n"
+                    "  deepstep explain --input 12288 --layers 20,7,5 --output 1 --m 209\n"
                     "  deepstep <command> --help",
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"deepstep {__version__}")
@@ -58,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Examples
     --------
-    >>> main(["explain", "--layers", "2,3,1", "--m", "4"])  # doctest: +ELLIPSIS
+    >>> main(["explain", "--input", "2", "--layers", "3", "--output", "1", "--m", "4"])
+    ... # doctest: +ELLIPSIS
     layer_dims [2, 3, 1], m = 4 examples, float64
     ...
     0
