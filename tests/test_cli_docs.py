@@ -1,0 +1,40 @@
+"""The README's command line reference is the real ``--help`` of every command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deepstep.cli import COMMANDS
+from deepstep.cli.docs import END, START, help_text, main, reference, updated
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_reference_matches_help():
+    text = README.read_text(encoding="utf-8")
+    assert updated(text) == text, ("README.md's command line reference differs from --help: "
+                                   "run python -m deepstep.cli.docs")
+
+
+def test_reference_holds_every_command_and_its_flags():
+    ref = reference()
+    for command in COMMANDS:
+        name = command.__name__.rsplit(".", 1)[-1]
+        assert f"### deepstep {name}\n" in ref
+        assert help_text([name]) in ref
+    assert "--top-k K" in ref and "--input N" in ref and "--compare A B" in ref
+
+
+def test_docs_main_rewrites_only_between_the_markers(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\nbefore\n{START}\nstale\n{END}\nafter\n")
+    assert main([str(readme), "--check"]) == 1
+    assert main([str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("# x\n\nbefore\n") and text.endswith(f"{END}\nafter\n")
+    assert "stale" not in text and main([str(readme), "--check"]) == 0
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="no generated command line reference"):
+        main([str(readme)])
