@@ -33,5 +33,6 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_explain_succeeds_in_a_process():
-    p = deepstep("explain", "--layers", "12288,20,7,5,1", "--m", "209")
+    p = deepstep("explain", "--input", "12288", "--layers", "20,7,5", "--output", "1", "--m",
+                 "209")
     assert p.returncode == 0 and "parameters: 245,973" in p.stdout and p.stderr == ""
