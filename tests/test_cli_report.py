@@ -67,3 +67,24 @@ def test_models_fit_in_python_on_any_labels(labels, tmp_path):
     ok(["report", "--model", model, "--data", data])
     html = (tmp_path / "report-m.html").read_text()
     assert 'id="confusion-matrix"' in html
+
+
+@pytest.mark.browser
+def test_report_renders_in_chromium_with_its_title(iris, tmp_path):
+    from PIL import Image
+
+    from test_report_browser import find_chromium, run_chromium
+
+    exe = find_chromium()
+    out = tmp_path / "r.html"
+    ok(["report", "--model", iris, "--data", "iris", "--out", out])
+    dom = run_chromium(exe, tmp_path, "--dump-dom", out.as_uri()).stdout
+    title = "deepstep: iris, model of 20250101-120000-ab12 (trained on iris)"
+    assert re.search(r"<title>(.*?)</title>", dom)[1] == title
+    assert re.search(r"<h1[^>]*>(.*?)</h1>", dom, re.S)[1].strip() == title
+    shot = tmp_path / "shot.png"
+    run_chromium(exe, tmp_path, f"--screenshot={shot}", "--window-size=1200,1800", out.as_uri())
+    import numpy as np
+
+    px = np.asarray(Image.open(shot).convert("RGB"))
+    assert (px < 235).any(axis=-1).mean() > 0.03
