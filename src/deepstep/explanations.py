@@ -128,7 +128,8 @@ def overlay_paths(names: Sequence[str], out: Path, method: str) -> list[Path]:
     stems = [p.stem for p in paths]
     bases = [f"{p.parent.name}_{p.stem}" if p.parent.name and stems.count(p.stem) > 1
              else p.stem for p in paths]
-    out_names, seen = [], {}
+    out_names: list[str] = []
+    seen: dict[str, int] = {}
     for b in bases:
         seen[b] = seen.get(b, 0) + 1
         out_names.append(b if bases.count(b) == 1 else f"{b}-{seen[b]}")

@@ -128,8 +128,8 @@ def read_run(path: str | Path) -> RunRecord:
         history = [{k: v[i] for k, v in h.items() if i < len(v)}
                    for i in range(len(next(iter(h.values()))))]
     if history:
-        secs = [e.get("seconds") for e in history if isinstance(e, Mapping)]
-        secs = [float(s) for s in secs if isinstance(s, (int, float))]
+        secs = [v for e in history if isinstance(e, Mapping)
+                if (v := _number(e.get("seconds"))) is not None]
         rec.seconds = sum(secs) if secs else None
         rec.epochs_run = len(history)
     if rec.seconds is None:

@@ -66,8 +66,8 @@ def layer_dims(args: argparse.Namespace, defaults: dict[str, Any] | None) -> lis
     hidden = args.layers if args.layers is not None else d.get("layers")
     n_in = args.input if args.input is not None else d.get("input")
     n_out = args.output if args.output is not None else d.get("output")
-    missing = [f for f, v in (("--input", n_in), ("--output", n_out)) if v is None]
-    if missing:
+    if n_in is None or n_out is None:
+        missing = [f for f, v in (("--input", n_in), ("--output", n_out)) if v is None]
         hint = ""
         if hidden and len(hidden) >= 2:
             hint = (f"; if {','.join(map(str, hidden))} are ALL the sizes, give --input "

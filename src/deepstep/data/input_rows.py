@@ -8,6 +8,7 @@ position, and one-hot columns are expanded in the recorded category order.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,9 +56,8 @@ def read_csv_rows(net: Network, path: Path) -> Rows:
     A file that cannot be read, or whose columns do not fit, raises ValueError; a row with a
     cell that is not a number (or an unseen category) is one failure, the others are kept.
     """
-    text = _csv_text(path)
-    rows = [(i, r) for i, r in enumerate(csv.reader(text.splitlines()), start=1)
-            if any(c.strip() for c in r)]
+    reader = csv.reader(io.StringIO(_csv_text(path), newline=""))
+    rows = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]
     if not rows:
         raise ValueError("the CSV file holds no rows")
     columns = _Columns.make(rows[0][1], feature_meta(net), net.layer_dims[0])
@@ -114,7 +114,7 @@ class _Columns:
     """How the cells of a CSV row become the model's n_x features."""
 
     header: bool
-    picks: list[tuple[int, str, list[str] | None]]  # (cell index, column name, categories)
+    picks: list[tuple[int, str, list[str] | None]]  # (cell index, "column 'b'", categories)
     names: list[str] | None  # one per feature (one-hot columns as "column=category")
     n_cells: int
 
@@ -124,17 +124,16 @@ class _Columns:
         recorded = meta.get("names")
         categorical = meta.get("categorical") or {}
         if recorded and set(recorded) <= set(cells):  # a header with the model's columns
-            picks = [(cells.index(c), c, categorical.get(c)) for c in recorded]
+            picks = [(cells.index(c), f"column {c!r}", categorical.get(c)) for c in recorded]
             return cls(True, picks, _expanded(recorded, categorical), len(cells))
         columns = list(recorded) if recorded else [None] * n_x
         if len(cells) not in (len(columns), len(columns) + 1):
             raise ValueError(_column_error(len(cells), len(columns), recorded))
         numeric = [i for i, c in enumerate(columns) if c not in categorical]
         header = any(not _is_number(cells[i]) for i in numeric)
-        titles = [cells[i] if header else (c or f"column {i + 1}")
-                  for i, c in enumerate(columns)]
-        picks = [(i, titles[i], categorical.get(c) if c else None)
-                 for i, c in enumerate(columns)]
+        titles = [cells[i] if header else (c or f"{i + 1}") for i, c in enumerate(columns)]
+        picks = [(i, f"column {titles[i]!r}" if header or c else f"column {i + 1}",
+                  categorical.get(c) if c else None) for i, c in enumerate(columns)]
         names = (_expanded(titles, {titles[i]: categorical[c] for i, c in enumerate(columns)
                                     if c in categorical})
                  if header or recorded else None)
@@ -150,16 +149,16 @@ class _Columns:
             cell = row[i].strip()
             if categories is not None:
                 if cell not in categories:
-                    raise ValueError(f"column {column!r}: category {cell!r} was not seen in "
+                    raise ValueError(f"{column}: category {cell!r} was not seen in "
                                      f"training (known: {', '.join(categories)})")
                 out += [float(cell == c) for c in categories]
                 continue
             try:
                 value = float(cell)
             except ValueError:
-                raise ValueError(f"column {column!r}: {cell!r} is not a number") from None
+                raise ValueError(f"{column}: {cell!r} is not a number") from None
             if not np.isfinite(value):
-                raise ValueError(f"column {column!r}: {cell!r} is not a finite number")
+                raise ValueError(f"{column}: {cell!r} is not a finite number")
             out.append(value)
         return np.array(out, dtype=np.float64)
 

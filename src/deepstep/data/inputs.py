@@ -300,8 +300,8 @@ def read_image(net: Network, path: Path, name: str | None = None) -> Item:
         notes.append(f"resized to {W}x{H} (the model's image size)")
         img = img.resize((W, H), Image.Resampling.BILINEAR)
     pixels = np.asarray(img, dtype=np.uint8).reshape(H, W, C)
-    x = pixels.reshape(-1)
-    if top and top != 255:
+    x: NDArray = pixels.reshape(-1)
+    if top and top != 255:  # the training images' range, e.g. 0..16 for the bundled digits
         x = x.astype(np.float64) * (top / 255.0)
     return Item(name or str(path), x, image=pixels, notes=notes)
 
