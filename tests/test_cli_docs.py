@@ -38,3 +38,27 @@ def test_docs_main_rewrites_only_between_the_markers(tmp_path, capsys):
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="no generated command line reference"):
         main([str(readme)])
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "report", "explain", "gradcheck",
+                                     "runs"])
+def test_help_states_the_default_of_every_optional_flag(command):
+    """A flag that has a value when not given says which; the others are needed (--model),
+    switches, or have no value unless given (--json, --compare, explain's sizes)."""
+    import argparse
+
+    from deepstep.cli.common import Parser
+
+    subs = Parser(prog="deepstep").add_subparsers()
+    module = next(c for c in COMMANDS if c.__name__.endswith(f".{command}"))
+    parser = module.add_parser(subs)
+    no_value = {"--model", "--json", "--compare", "--debug", "-h", "--help"}
+    if command == "explain":
+        no_value |= {"--layers", "--input", "--output"}  # given, or taken from --model
+    for action in parser._actions:  # argparse keeps no public list of a parser's flags
+        flags = set(action.option_strings)
+        if not flags or flags & no_value or action.required:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            continue
+        assert "(default: " in (action.help or ""), (command, action.option_strings)
