@@ -103,27 +103,27 @@ wine, diabetes. Without --test a stratified 20% of SRC is held out with the seed
 
 def _model_parsers(subs: Any) -> None:
     p = _sub(subs, "evaluate", "Loss and accuracy of a saved model on a data set.", """\
-  deepstep evaluate --model runs/cats/model.npz --data test_catvnoncat.h5
-  deepstep evaluate --model model.npz --data iris --json scores.json""")
-    p.add_argument("--model", required=True, metavar="M", help="a model.npz from train")
+  deepstep evaluate --model runs/cats/model.safetensors --data test_catvnoncat.h5
+  deepstep evaluate --model model.safetensors --data iris --json scores.json""")
+    p.add_argument("--model", required=True, metavar="M", help="a model.safetensors from train")
     p.add_argument("--data", required=True, metavar="SRC", help="data with labels")
     p.add_argument("--json", metavar="FILE", help="also write the metrics to this JSON file")
     p.set_defaults(func=_cmd_evaluate)
 
     p = _sub(subs, "predict", "Class and probability for each image or CSV row.", """\
-  deepstep predict --model runs/cats/model.npz my_cat.jpg other.png
-  deepstep predict --model model.npz new_rows.csv
+  deepstep predict --model runs/cats/model.safetensors my_cat.jpg other.png
+  deepstep predict --model model.safetensors new_rows.csv
 
 Images are converted and resized to the training images' shape; a CSV file holds one
 example per row (an optional header row and label column are ignored).""")
-    p.add_argument("--model", required=True, metavar="M", help="a model.npz from train")
+    p.add_argument("--model", required=True, metavar="M", help="a model.safetensors from train")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or CSV files")
     p.set_defaults(func=_cmd_predict)
 
     p = _sub(subs, "report", "Rebuild the HTML report of a saved model on a data set.", """\
-  deepstep report --model runs/cats/model.npz --data test_catvnoncat.h5
-  deepstep report --model model.npz --data digits --out digits_report.html""")
-    p.add_argument("--model", required=True, metavar="M", help="a model.npz from train")
+  deepstep report --model runs/cats/model.safetensors --data test_catvnoncat.h5
+  deepstep report --model model.safetensors --data digits --out digits_report.html""")
+    p.add_argument("--model", required=True, metavar="M", help="a model.safetensors from train")
     p.add_argument("--data", required=True, metavar="SRC", help="data with labels")
     p.add_argument("--out", metavar="FILE", help="default: report.html beside the model")
     p.set_defaults(func=_cmd_report)
@@ -133,7 +133,7 @@ def _tool_parsers(subs: Any) -> None:
     p = _sub(subs, "explain", "The course's W, b, Z, A shapes table, parameters, FLOPs.", """\
   deepstep explain --layers 12288,20,7,5,1 --m 209
   deepstep explain --layers 784,128,10 --m 32 --dtype float32 --optimizer adam
-  deepstep explain --model runs/cats/model.npz""")
+  deepstep explain --model runs/cats/model.safetensors""")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--layers", metavar="N,N,...", type=_type(pipeline.parse_layers, "layers"),
                    help="ALL layer sizes n[0],...,n[L] (input and output included)")
@@ -190,7 +190,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = pipeline.read_config(args.config) if args.config else {}
     settings = pipeline.resolve_settings(vars(args), config)
     metrics, out = pipeline.train(settings, print)
-    print(f"saved to {out}: model.npz, metrics.json, costs.png, report.html")
+    print(f"saved to {out}: model.safetensors, metrics.json, costs.png, report.html")
     if settings["json"]:
         print(f"metrics written to {settings['json']}")
     return 0

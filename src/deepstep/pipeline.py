@@ -46,6 +46,7 @@ KEYS = ("data", "test", "layers", "hidden", "output", "init", "optimizer", "lr",
         "preprocess", "validation", "out", "json")
 
 DEFAULT_DATA = "digits"
+MODEL_FILE = "model.safetensors"
 TEST_FRACTION = 0.2
 VALIDATION_FRACTION = 0.1
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
@@ -545,7 +546,7 @@ def train(settings: Mapping[str, Any], log: Log) -> tuple[dict[str, Any], Path]:
     hyper = hyperparameters(settings, net)
     net.config_.update(hyperparameters=hyper, data=data_meta(splits.train), metrics=metrics,
                        notes=splits.notes)
-    net.save(out / "model.npz")
+    net.save(out / MODEL_FILE)
     write_json(out / "metrics.json", metrics)
     from .report.plots import plot_costs
 
