@@ -14,6 +14,7 @@ from safetensors.numpy import save as reference_save
 
 from deepstep import ModelFormatError, Network
 from deepstep.io import FORMAT_VERSION, write_tensors
+from deepstep.pipeline import class_names, predictions
 
 FAST = dict(epochs=5, batch_size=16, learning_rate=0.01, l2=0.0, verbose=False)
 
@@ -93,6 +94,40 @@ def test_nan_in_the_history_comes_back_as_nan(model):
     back = Network.load(net.save(path))
     assert np.isnan(back.history_["val_loss"][0]) and back.history_["val_loss"][1] == 0.5
     assert "NaN" not in path.read_bytes().decode("utf-8", "replace")  # strict JSON inside
+
+
+# --- predict for every kind of label (the CLI path too) -----------------------------------------
+
+
+@pytest.mark.parametrize("labels", [
+    [3, 8], [-2, 5, 9], ["no", "yes"], ["bird", "cat", "dog"], [False, True], [1.0, 2.0],
+])
+def test_cli_predictions_for_models_fit_on_any_labels(rng, tmp_path, labels):
+    labels = np.array(labels)
+    k = labels.size
+    X = rng.normal(size=(3, 90))
+    y = rng.integers(0, k, 90)
+    X[0] += 4 * y
+    net = Network([3, 5, 1 if k == 2 else k], seed=0)
+    net.fit(X, labels[y], **FAST)
+    back = Network.load(net.save(tmp_path / "m.safetensors"))
+    names = class_names(back)
+    expected = [str(int(c)) if isinstance(c, float) else str(c) for c in labels.tolist()]
+    assert names == expected
+    rows = predictions(back, X[:, :10])
+    assert [r[0] for r in rows] == [str(v) if not isinstance(v, float) else str(int(v))
+                                   for v in back.predict(X[:, :10]).ravel().tolist()]
+    assert all(0.0 <= p <= 1.0 for _, p in rows)
+
+
+def test_cli_models_keep_their_data_class_names(tmp_path):
+    net = Network([2, 3, 3], seed=0)
+    net.fit(np.eye(2, 30, dtype=float) + np.arange(30) % 3, np.arange(30) % 3, **FAST)
+    net.config_["data"] = {"name": "d", "kind": "csv", "classes": ["a", "b", "c"],
+                           "image_shape": None, "value_max": None}
+    back = Network.load(net.save(tmp_path / "m.safetensors"))
+    assert class_names(back) == ["a", "b", "c"]
+    assert {r[0] for r in predictions(back, np.zeros((2, 4)))} <= {"a", "b", "c"}
 
 
 # --- metadata fields -------------------------------------------------------------------------

@@ -205,7 +205,7 @@ def _load_model(path: str) -> Any:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     net = _load_model(args.model)
     ds = pipeline.load_for_model(net, args.data)
-    metrics = {ds.name or "data": net.evaluate(ds.X, ds.y)}
+    metrics = {ds.name or "data": net.evaluate(ds.X, pipeline.model_labels(net, ds))}
     print(pipeline.metrics_table(metrics, {ds.name or "data": ds.m}))
     if args.json:
         pipeline.write_json(args.json, metrics)
@@ -227,7 +227,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     net = _load_model(args.model)
     ds = pipeline.load_for_model(net, args.data)
     metrics = dict(net.config_.get("metrics") or {})
-    metrics[f"{ds.name} (this report)"] = net.evaluate(ds.X, ds.y)
+    metrics[f"{ds.name} (this report)"] = net.evaluate(ds.X, pipeline.model_labels(net, ds))
     out = Path(args.out) if args.out else Path(args.model).with_name("report.html")
     notes = [*net.config_.get("notes", []), f"confusion matrix and mislabeled images: {ds.name}"]
     pipeline.write_report(out, net, ds, metrics, f"deepstep: {Path(args.model).name}", notes)

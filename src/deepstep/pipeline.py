@@ -467,7 +467,7 @@ def confusion_and_mislabeled(net: Network, ds: Dataset):
 
     k = len(ds.classes)
     proba = net.predict_proba(ds.X)
-    pred = np.asarray(net._decode(proba)).ravel().astype(np.int64)
+    pred = predict_classes(proba).ravel()  # indices, like ds.y (see load_for_model)
     cm = confusion_matrix(ds.y, pred, k)
     if ds.image_shape is None:
         return (cm, list(ds.classes)), None
@@ -562,15 +562,43 @@ def train(settings: Mapping[str, Any], log: Log) -> tuple[dict[str, Any], Path]:
 
 
 def load_for_model(net: Network, source: str) -> Dataset:
-    """Load ``source`` the way the model's training data was read, labels in its classes."""
+    """Load ``source`` the way the model's training data was read, with ``y`` as indices into
+    the model's classes (``classes`` their :func:`class_names`); see :func:`model_labels`.
+    """
     meta = net.config_.get("data") or {}
     shape = meta.get("image_shape")
     ds = load(source, image_size=int(shape[0]) if shape else 64)
     check_features(ds, net.layer_dims[0], source)
-    classes = meta.get("classes")
-    if classes is None and net.classes_ is not None:
-        classes = [str(c) for c in net.classes_]
-    return align(ds, classes, source)
+    return align(ds, None if net.classes_ is None else class_names(net), source)
+
+
+def class_names(net: Network) -> list[str]:
+    """The name of each of the model's classes, in ``net.classes_`` order.
+
+    A model from ``deepstep train`` has classes 0..k-1, indices into its training data's
+    names (``config_["data"]["classes"]``); any other (``Network.fit`` on labels like {3, 8},
+    strings or booleans) is named by its labels, integral floats written as integers the
+    way the data loaders name them.
+
+    Examples
+    --------
+    >>> net = Network([2, 1]); net.classes_ = np.array([3, 8]); class_names(net)
+    ['3', '8']
+    >>> net.config_ = {"data": {"classes": ["cat", "dog"]}}; net.classes_ = np.arange(2)
+    >>> class_names(net)
+    ['cat', 'dog']
+    """
+    labels = [] if net.classes_ is None else np.asarray(net.classes_).ravel().tolist()
+    names = (net.config_.get("data") or {}).get("classes")
+    if names and labels == list(range(len(names))) and all(type(c) is int for c in labels):
+        return [str(n) for n in names]
+    return [str(int(c)) if isinstance(c, float) and c.is_integer() else str(c) for c in labels]
+
+
+def model_labels(net: Network, ds: Dataset) -> NDArray:
+    """``ds.y`` from :func:`load_for_model` as the labels ``net`` was trained on (what
+    ``net.evaluate`` takes): ``net.classes_[y]``, or the targets for regression."""
+    return ds.y if net.classes_ is None else np.asarray(net.classes_)[ds.y]
 
 
 def read_inputs(net: Network, paths: Sequence[str]) -> tuple[list[str], NDArray]:
@@ -642,11 +670,12 @@ def predictions(net: Network, X: NDArray) -> list[tuple[str, float | None]]:
     """For each column of X: (class name or value, probability of that class or None)."""
     proba = net.predict_proba(X)
     if net.classes_ is None:
-        return [(f"{v:.6g}", None) for v in proba[0]]
-    names = (net.config_.get("data") or {}).get("classes") or [str(c) for c in net.classes_]
+        values = net.predict(X) if net.task == "regression" else proba
+        return [(f"{v:.6g}", None) for v in np.asarray(values)[0]]
+    names = class_names(net)
     idx = np.asarray(predict_classes(proba)).ravel().astype(np.int64)
     if proba.shape[0] == 1:
         p = np.where(idx == 1, proba[0], 1 - proba[0])
     else:
         p = proba[idx, np.arange(proba.shape[1])]
-    return [(str(names[int(net.classes_[i])]), float(q)) for i, q in zip(idx, p, strict=True)]
+    return [(names[i], float(q)) for i, q in zip(idx, p, strict=True)]
