@@ -14,7 +14,13 @@ from safetensors.numpy import save as reference_save
 
 from deepstep import ModelFormatError, Network
 from deepstep.io import FORMAT_VERSION, write_tensors
-from deepstep.pipeline import class_names, predictions
+from deepstep.pipeline import (
+    class_names,
+    confusion_and_mislabeled,
+    load_for_model,
+    model_labels,
+    predictions,
+)
 
 FAST = dict(epochs=5, batch_size=16, learning_rate=0.01, l2=0.0, verbose=False)
 
@@ -118,6 +124,27 @@ def test_cli_predictions_for_models_fit_on_any_labels(rng, tmp_path, labels):
     assert [r[0] for r in rows] == [str(v) if not isinstance(v, float) else str(int(v))
                                    for v in back.predict(X[:, :10]).ravel().tolist()]
     assert all(0.0 <= p <= 1.0 for _, p in rows)
+
+
+@pytest.mark.parametrize("labels", [["3", "8"], ["no", "yes"], ["bird", "cat", "dog"]])
+def test_evaluate_and_report_data_for_models_fit_on_any_labels(rng, tmp_path, labels):
+    """The CLI's evaluate / report path: a CSV read the model's way, labels mapped back."""
+    k = len(labels)
+    X = rng.normal(size=(2, 60))
+    y = rng.integers(0, k, 60)
+    X[0] += 4 * y
+    raw = np.array([int(c) for c in labels]) if labels[0].isdigit() else np.array(labels)
+    net = Network([2, 5, 1 if k == 2 else k], seed=0)
+    net.fit(X, raw[y], preprocess="standardize", **{**FAST, "epochs": 40})
+    back = Network.load(net.save(tmp_path / "m.safetensors"))
+    rows = [f"{a},{b},{labels[c]}" for a, b, c in zip(X[0], X[1], y, strict=True)]
+    (tmp_path / "d.csv").write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    ds = load_for_model(back, str(tmp_path / "d.csv"))
+    assert ds.classes == labels
+    scores = back.evaluate(ds.X, model_labels(back, ds))
+    assert scores == net.evaluate(X, raw[y]) and scores["accuracy"] > 0.7
+    (cm, names), _ = confusion_and_mislabeled(back, ds)
+    assert names == labels and cm.sum() == 60 and np.trace(cm) == round(60 * scores["accuracy"])
 
 
 def test_cli_models_keep_their_data_class_names(tmp_path):
