@@ -148,6 +148,20 @@ def test_depth_cap_is_checked_after_parsing_too():
         check_json(value, "h")
 
 
+@pytest.mark.parametrize("length", [0x280, 0x4B50])
+def test_a_header_length_that_looks_like_a_magic_number_is_still_read(tmp_path, length):
+    """A header of 640 bytes starts the file with b"\\x80\\x02", a pickle's first bytes;
+    one of 0x4B50 with b"PK": only files that are not safetensors get named by magic."""
+    path = tmp_path / "c.safetensors"
+    base = struct.unpack("<Q", write_tensors(path, {}, {"pad": ""}, KIND).read_bytes()[:8])[0]
+    for pad in range(length - base - 8, length - base + 8):
+        write_tensors(path, {}, {"pad": "x" * pad}, KIND)
+        if struct.unpack("<Q", path.read_bytes()[:8])[0] == length:
+            break
+    assert path.read_bytes()[:2] == struct.pack("<Q", length)[:2]
+    assert read_tensors(path, KIND)[1]["pad"] == "x" * pad
+
+
 def test_the_header_length_is_checked_against_the_file_before_reading(tmp_path):
     path = tmp_path / "c.safetensors"
     path.write_bytes(struct.pack("<Q", 64) + b"{}")

@@ -24,6 +24,7 @@ safetensors reader can open deepstep's files.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -245,7 +246,7 @@ def _open_regular(path: Path, kind: str) -> Iterator[tuple[BinaryIO, int]]:
     except FileNotFoundError:
         raise FileNotFoundError(f"{noun} not found: {path}") from None
     if stat.S_ISDIR(st.st_mode):
-        inside = sorted(p.name for p in path.glob("*.safetensors"))[:3]
+        inside = sorted(p.name for p in itertools.islice(path.glob("*.safetensors"), 3))
         hint = f"; give the file inside it ({', '.join(inside)})" if inside else ""
         raise Invalid("", f"it is a folder, not a file{hint}")
     if not stat.S_ISREG(st.st_mode):
@@ -282,13 +283,14 @@ def _read_header(f: BinaryIO, size: int) -> tuple[int, dict[str, Any]]:
         raise Invalid("", f"only {size} bytes; a safetensors file starts with an 8-byte "
                           "header length")
     first = _read_exact(f, 8, "header length")
-    for magic, what in _MAGIC:
-        if first.startswith(magic):
-            raise Invalid("", f"it is {what}")
-    if first[0] == 0x80 and 2 <= first[1] <= 5:
-        raise Invalid("", "it is a Python pickle, which deepstep never loads (it could run "
-                          "code); give a .safetensors file")
     n = int.from_bytes(first, "little")
+    if not 2 <= n <= min(MAX_HEADER_BYTES, size - 8):  # not a safetensors file: say what it is
+        for magic, what in _MAGIC:
+            if first.startswith(magic):
+                raise Invalid("", f"it is {what}")
+        if first[0] == 0x80 and 2 <= first[1] <= 5:
+            raise Invalid("", "it is a Python pickle, which deepstep never loads (it could "
+                              "run code); give a .safetensors file")
     if n > MAX_HEADER_BYTES:
         raise Invalid("header length", f"declares {n:,} bytes (at most {MAX_HEADER_BYTES:,}); "
                                        "this is not a deepstep file, or it is damaged")
