@@ -20,8 +20,9 @@ regression with target scaling):
 Each file must end in ``ModelFormatError`` or in a model whose ``predict_proba``, ``predict``
 and the CLI's ``predictions`` give finite numbers; the table counts the outcomes. The child
 runs under ``RLIMIT_AS`` so a loader that allocates too much fails as ``MemoryError``.
-The hand-made hostile files are measured in one child, the peak resident memory (VmHWM,
-reset between files) above the resident memory before each load.
+Then the hand-made hostile files (:func:`hostile_files`) are loaded in one child, each
+measured as the peak resident memory (VmHWM, reset between files) above the resident memory
+just before it.
 """
 
 from __future__ import annotations
