@@ -96,7 +96,7 @@ def test_nan_in_the_history_comes_back_as_nan(model):
     net, path, _ = model
     _, meta, _ = parts(path)
     assert meta["history"]["accuracy"][0] is not None
-    net.history_["val_loss"] = [float("nan"), 0.5]
+    net.history_["val_loss"] = [float("nan")] + [0.5] * (len(net.history_["loss"]) - 1)
     back = Network.load(net.save(path))
     assert np.isnan(back.history_["val_loss"][0]) and back.history_["val_loss"][1] == 0.5
     assert "NaN" not in path.read_bytes().decode("utf-8", "replace")  # strict JSON inside
@@ -207,6 +207,7 @@ def _drop(key):
     (_set("target_scaling", "standardize"), "target_scaling: set for a binary model"),
     (_set("history", "loss", ["0.5"]), r"history.loss\[0\]: expected a number"),
     (_set("history", "loss", [0.5] * 100_001), "history.loss: 100,001 items"),
+    (_set("history", "loss", [0.5]), "history: lists of different lengths"),
     (_set("training", "optimizer", "evil"), "training.optimizer: unknown value"),
     (_set("training", "m", "209"), "training.m: expected a whole number"),
     (_set("training", "metrics", {"train": {"loss": "x"}}), "training.metrics.train.loss"),

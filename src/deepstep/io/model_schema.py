@@ -161,6 +161,9 @@ def _history(value: Any, field: str) -> dict[str, list[float]]:
         f = f"{field}.{check_string(key, f'{field}{{key}}', 64)}"
         out[key] = [math.nan if v is None else _number(v, f"{f}[{i}]")
                     for i, v in enumerate(check_list(values, f, MAX_HISTORY))]
+    lengths = {k: len(v) for k, v in out.items()}
+    if len(set(lengths.values())) > 1:  # one entry per epoch in every list
+        raise Invalid(field, f"lists of different lengths {lengths}")
     return out
 
 
