@@ -17,9 +17,10 @@ regression with target scaling):
   string, an empty or big container, deleted, or an extra key added;
 - ``tensors``: values inside W / b / pre.* / target.* set to NaN, inf, 1e30, 0, -1.
 
-Each file must end in ``ModelFormatError`` or in a model whose ``predict_proba``, ``predict``
-and the CLI's ``predictions`` give finite numbers; the table counts the outcomes. The child
-runs under ``RLIMIT_AS`` so a loader that allocates too much fails as ``MemoryError``.
+Each file must end in ``ModelFormatError`` or in a model whose ``forward``, ``predict`` (or
+``predict_proba``) and the CLI's ``predictions`` give finite numbers; the table counts the
+outcomes. The child runs under ``RLIMIT_AS`` so a loader that allocates too much fails as
+``MemoryError``.
 Then the hand-made hostile files (:func:`hostile_files`) are loaded in one child, each
 measured as the peak resident memory (VmHWM, reset between files) above the resident memory
 just before it.
@@ -82,11 +83,9 @@ def base_models(folder: Path) -> list[Path]:
     net.fit(np.abs(X) * 60, names, preprocess="scale255", **fast)
     paths.append(net.save(folder / "strings.safetensors"))
 
-    net = Network([4, 4, 2], seed=2)
-    net.fit(X, np.stack([X[0] + 0.5 * X[1], X[2] - X[3]]) * 1.5, preprocess="standardize",
+    net = Network([4, 4, 2], seed=2)  # targets standardised by fit: target.mean / .std
+    net.fit(X, np.stack([X[0] + 0.5 * X[1], X[2] - X[3]]) * 1.5 + 10, preprocess="standardize",
             **fast)
-    net.target_mean_ = np.array([[10.0], [-3.0]])
-    net.target_std_ = np.array([[2.0], [0.5]])
     paths.append(net.save(folder / "regression.safetensors"))
     return paths
 
@@ -254,12 +253,10 @@ def outcome(path: Path) -> str:
     X = np.random.default_rng(1).normal(scale=3.0, size=(net.layer_dims[0], 7))
     try:
         with np.errstate(all="ignore"):
-            proba = net.predict_proba(X)
-            net.predict(X)
+            values = [net.forward(X), net.predict(X)]  # A[L], and labels or values
+            if net.task != "regression":
+                values[1] = net.predict_proba(X)
             rows = predictions(net, X)
-            values = [proba]
-            if getattr(net, "target_mean_", None) is not None:
-                values.append(proba * net.target_std_ + net.target_mean_)
     except Exception as e:  # noqa: BLE001
         return f"{type(e).__name__} in predict"
     ok = all(np.all(np.isfinite(v)) for v in values)

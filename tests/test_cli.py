@@ -175,9 +175,9 @@ def test_csv_train_evaluate_predict(tmp_path):
 def test_regression_on_bundled_diabetes(tmp_path):
     out = ok(["train", "--data", "diabetes", "--layers", "8", "--epochs", "3", "--out", tmp_path])
     assert "regression" in out
-    assert re.search(r"^split\s+examples\s+loss\s+mse\s+r2$", out, re.M)
+    assert re.search(r"^split\s+examples\s+loss\s+r2\s+mae\s+rmse$", out, re.M)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert set(metrics["test"]) == {"loss", "mse", "r2"}
+    assert set(metrics["test"]) == {"loss", "r2", "mae", "rmse"}
 
 
 # --- the course's cat data ---------------------------------------------------------------------

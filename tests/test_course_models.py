@@ -102,7 +102,7 @@ def test_network_gd_is_L_layer_model_bit_for_bit(cat_data):
     params, costs = course.L_layer_model(X, Y, [12288, 20, 7, 5, 1], 0.0075, 201)
     net = Network([12288, 20, 7, 5, 1], init="course_app", seed=1, dtype="float64")
     history = net.fit(X, Y, iterations=201, batch_size=None, optimizer="gd",
-                      learning_rate=0.0075, l2=0.0, verbose=False)
+                      learning_rate=0.0075, l2=0.0, preprocess="none", verbose=False)
     assert [history["loss"][i] for i in (0, 100, 200)] == costs
     for key in params:
         assert np.array_equal(net.params[key], params[key]), key

@@ -668,10 +668,9 @@ def _read_csv_rows(path: Path, n_x: int) -> list[tuple[int, NDArray]]:
 
 def predictions(net: Network, X: NDArray) -> list[tuple[str, float | None]]:
     """For each column of X: (class name or value, probability of that class or None)."""
-    proba = net.predict_proba(X)
     if net.classes_ is None:
-        values = net.predict(X) if net.task == "regression" else proba
-        return [(f"{v:.6g}", None) for v in np.asarray(values)[0]]
+        return [(f"{v:.6g}", None) for v in net.predict(X)[0]]
+    proba = net.predict_proba(X)
     names = class_names(net)
     idx = np.asarray(predict_classes(proba)).ravel().astype(np.int64)
     if proba.shape[0] == 1:

@@ -215,9 +215,12 @@ def predict_forward(X: Array, params: Params, activations: Sequence[Activation])
 
 
 def compute_cost(AL: Array, Y: Array, loss: Loss, params: Params | None = None,
-                 l2: float = 0.0) -> float:
-    """J = loss(AL, Y) + lambda / (2 m) sum_l ||W[l]||^2 (the second term only when l2 > 0)."""
-    J = loss.cost(AL, Y)
+                 l2: float = 0.0, weights: Array | None = None) -> float:
+    """J = loss(AL, Y) + lambda / (2 m) sum_l ||W[l]||^2 (the second term only when l2 > 0).
+
+    ``weights`` (1, m), optional, weighs each example's loss (see :mod:`.losses`).
+    """
+    J = loss.cost(AL, Y) if weights is None else loss.cost(AL, Y, weights)
     if l2 and params is not None:
         J += l2_cost(params, l2, AL.shape[1])
     return J
@@ -235,6 +238,7 @@ def backward(
     need_dA0: bool = False,
     keep_dA: bool = False,
     workspace: Workspace | None = None,
+    weights: Array | None = None,
 ) -> dict[str, Array]:
     """Gradients of the cost with respect to every W[l] and b[l].
 
@@ -258,6 +262,8 @@ def backward(
     workspace : Workspace, optional
         Write dZ[l], dW[l], db[l] and dA[l] into its preallocated arrays (training); the
         gradients then stay valid until the workspace is used again. Not with ``keep_dA``.
+    weights : ndarray of shape (1, m), optional
+        Per-example loss weights, as given to :func:`compute_cost`: they scale dZ[L].
 
     Returns
     -------
@@ -283,6 +289,8 @@ def backward(
         # the cached Z (not from AL), so hand-made caches give the course's numbers too
         dAL = loss.gradient(AL, Y)
         dZ = out.backward(dAL, caches[-1][1], None, out=dAL)
+    if weights is not None:
+        dZ *= weights
     for l in range(L, 0, -1):
         (A_prev, W, _), _Z = caches[l - 1][:2]
         need = l > 1 or need_dA0 or keep_dA

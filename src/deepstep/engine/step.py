@@ -32,6 +32,7 @@ def train_step(
     rng: np.random.Generator | None = None,
     clip_norm: float | None = None,
     workspace: Workspace | None = None,
+    weights: Array | None = None,
 ) -> tuple[float, Array, State]:
     """Take one step on the batch (X, Y); ``params`` is updated in place.
 
@@ -48,6 +49,9 @@ def train_step(
     workspace : Workspace, optional
         Preallocated arrays kept by the training loop across steps (see :class:`Workspace`);
         the step then allocates next to nothing. AL lives in it until the next step.
+    weights : ndarray of shape (1, m), optional
+        Per-example loss weights (mean 1 over the training set keeps the learning rate's
+        scale): class or sample weights.
 
     Returns
     -------
@@ -59,8 +63,9 @@ def train_step(
     """
     AL, caches = forward(X, params, activations, keep_probs=keep_probs, rng=rng,
                          workspace=workspace)
-    cost = compute_cost(AL, Y, loss, params, l2)
-    grads = backward(AL, Y, caches, activations, loss, l2=l2, workspace=workspace)
+    cost = compute_cost(AL, Y, loss, params, l2, weights)
+    grads = backward(AL, Y, caches, activations, loss, l2=l2, workspace=workspace,
+                     weights=weights)
     del caches
     if clip_norm:
         clip_by_global_norm(grads, clip_norm)

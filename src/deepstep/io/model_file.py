@@ -27,10 +27,8 @@ Every field is type- and range-checked on load, and on save, so whatever is save
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +73,7 @@ def model_state(net: Network) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
                              f"({type(net.preprocessor).__name__}); use a mode name")
         pre_header, pre_arrays = net.preprocessor.to_state()
         tensors.update({f"pre.{k}": _column(v) for k, v in pre_arrays.items()})
-    t_mean, t_std = getattr(net, "target_mean_", None), getattr(net, "target_std_", None)
+    t_mean, t_std = net.target_mean_, net.target_std_
     if t_mean is not None and t_std is not None:
         tensors.update({"target.mean": _column(t_mean), "target.std": _column(t_std)})
     training = dict(net.config_)
@@ -158,13 +156,10 @@ def _build(meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> Network:
 
     acts, output = meta["activations"], meta["output"]
     loss = meta["loss"]
-    kwargs: dict[str, Any] = dict(
-        hidden=acts[:-1], output=output, init=meta["init"], dtype=meta["dtype"],
-        seed=meta["seed"], loss=None if loss == _default_loss(acts[-1]) else loss)
-    if _takes_task(Network):  # the Network with task= (the lead's rewrite)
-        kwargs["task"] = meta["task"]
     try:
-        net = Network(meta["layer_dims"], **kwargs)
+        net = Network(meta["layer_dims"], hidden=acts[:-1], output=output, init=meta["init"],
+                      dtype=meta["dtype"], seed=meta["seed"], task=meta["task"],
+                      loss=None if loss == _default_loss(acts[-1]) else loss)
     except ValueError as e:  # every field was checked; this is a safety net
         raise Invalid("", f"cannot build the network ({e})") from None
     for key, value in net.params.items():
@@ -174,22 +169,20 @@ def _build(meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> Network:
     net.preprocessor = None if pre is None else Preprocessor.from_state(
         pre, {k[4:]: v for k, v in tensors.items() if k.startswith("pre.")})
     scaled = meta["target_scaling"] is not None
-    net.target_mean_ = tensors["target.mean"] if scaled else None  # type: ignore[attr-defined]
-    net.target_std_ = tensors["target.std"] if scaled else None  # type: ignore[attr-defined]
+    net.target_mean_ = tensors["target.mean"] if scaled else None
+    net.target_std_ = tensors["target.std"] if scaled else None
     training = dict(meta["training"])
     if meta["data"] is not None:
         training["data"] = meta["data"]
     net.config_ = training
     net.history_ = meta["history"]
+    if [a.name for a in net.activations] != acts:
+        raise Invalid("activations", f"{acts}, but the output {output!r} and the task "
+                                     f"{meta['task']!r} make {[a.name for a in net.activations]}")
     if net.task != meta["task"]:
         raise Invalid("task", f"{meta['task']!r}, but the output {acts[-1]}, loss {loss} and "
                               f"classes make a {net.task!r} model")
     return net
-
-
-@cache
-def _takes_task(cls: type) -> bool:
-    return "task" in inspect.signature(cls).parameters
 
 
 def _default_loss(output: str) -> str:

@@ -256,8 +256,7 @@ def _consistent(m: dict[str, Any]) -> None:
     L, n_y = len(dims) - 1, dims[-1]
     if len(acts) != L:
         raise Invalid("activations", f"{len(acts)} names for {L} layers")
-    expected = "sigmoid" if output == "auto" else output
-    if acts[-1] != expected:
+    if output != "auto" and acts[-1] != output:  # "auto": the Network decides (checked later)
         raise Invalid("activations", f"ends with {acts[-1]!r} but the output is {output!r}")
     if m["seed"] is not None and m["init"] in ("course", "course_app") and m["seed"] >= 2**32:
         raise Invalid("seed", f"{m['seed']} (the course initialisers take seeds < 2**32)")
