@@ -30,7 +30,8 @@ def test_round_trip_of_a_checkpoint_like_file(tmp_path):
         "big_endian": np.arange(4, dtype=">f8"),
     }
     state = np.random.default_rng(7).bit_generator.state  # holds 128-bit integers
-    meta = {"epoch": 3, "rng": state, "history": {"loss": [0.5, float("nan")]}}
+    meta = {"epoch": 3, "rng": state, "history": {"loss": [0.5, float("nan")]},
+            "best": float("inf"), "worst": -float("inf")}
     path = write_tensors(tmp_path / "c.safetensors", tensors, meta, KIND)
     back, got = read_tensors(path, KIND)
     assert set(back) == set(tensors)
@@ -38,7 +39,8 @@ def test_round_trip_of_a_checkpoint_like_file(tmp_path):
         assert back[k].shape == a.shape and np.array_equal(back[k], a)
         assert back[k].dtype == a.dtype.newbyteorder("=") and back[k].flags.writeable
     assert got["format"] == KIND and got["rng"] == state and got["epoch"] == 3
-    assert got["history"]["loss"] == [0.5, None]  # JSON has no NaN; schemas map null back
+    loss = got["history"]["loss"]  # non-finite floats come back exactly (tagged in the JSON)
+    assert loss[0] == 0.5 and np.isnan(loss[1]) and got["best"] == -got["worst"] == np.inf
     gen = np.random.default_rng()
     gen.bit_generator.state = got["rng"]
     assert gen.random() == np.random.default_rng(7).random()
@@ -97,6 +99,7 @@ def test_metadata_is_checked_generically_without_a_schema(tmp_path):
     ({"s": "x" * 70_000}, "s: a string of 70,000 characters"),
     ({"deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}, "deeper"),
     ({"format": "deepstep-model"}, "differs from kind"),
+    ({"a": {"$float": "NaN"}}, "the key '\\$float' is reserved"),
 ])
 def test_write_refuses_what_read_would_refuse(tmp_path, metadata, says):
     with pytest.raises(ValueError, match=says):
@@ -121,6 +124,8 @@ def test_write_refuses_unsupported_tensors(tmp_path):
     ('{"a": 1, "a": 2}', "the key 'a' appears twice"),
     ("[1e99999]", "inf"), ("[" + "9" * 5000 + "]", "not valid JSON"),
     (b'"\xff"', "not UTF-8"), ("[-Infinity]", "-Infinity is not a JSON number"),
+    ('{"$float": "nan"}', "must be alone, with"), ('{"$float": "NaN", "a": 1}', "must be alone"),
+    ('{"$float": "Infinity"}', "inf \\(numbers must be finite\\)"),
 ])
 def test_parse_json_refuses_hostile_text(text, says):
     with pytest.raises(Invalid, match=says or "") as e:

@@ -38,7 +38,16 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..files import atomic_write
-from .values import Invalid, check_int, check_json, check_list, check_string, parse_json
+from .values import (
+    FLOAT_TAG,
+    Invalid,
+    check_int,
+    check_json,
+    check_list,
+    check_string,
+    parse_json,
+    tag_nonfinite,
+)
 
 #: The header (JSON) may hold at most 16 MiB: safetensors itself allows 100 MB, but deepstep's
 #: metadata is a few kB to a few MB (a history of 100,000 epochs), and parsing hostile JSON
@@ -115,11 +124,14 @@ class TensorSpec:
 
 
 def to_json(value: Any, field: str = "") -> Any:
-    """``value`` as plain JSON types: NumPy scalars and arrays become numbers and lists,
-    tuples lists, and non-finite floats null (JSON has no NaN; schemas read null back as NaN
-    where a number is expected). Anything else raises ValueError naming the field.
+    """``value`` as the types JSON holds: NumPy scalars and arrays become numbers and lists,
+    tuples lists (non-finite floats stay floats: the writer tags them, see
+    :mod:`deepstep.io.values`). Anything else raises ValueError naming the field.
     """
     if isinstance(value, dict):
+        if FLOAT_TAG in value:
+            raise ValueError(f"cannot save {field or 'the metadata'}: the key {FLOAT_TAG!r} is "
+                             "reserved")
         return {str(k): to_json(v, f"{field}.{k}" if field else str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json(v, f"{field}[{i}]") for i, v in enumerate(value)]
@@ -127,9 +139,7 @@ def to_json(value: Any, field: str = "") -> Any:
         return to_json(value.tolist(), field)
     if isinstance(value, np.generic):
         return to_json(value.item(), field)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise ValueError(f"cannot save {field or 'the metadata'}: a {type(value).__name__} is not "
                      "JSON (use numbers, strings, lists and dicts)")
@@ -140,10 +150,10 @@ def encode_metadata(metadata: Mapping[str, Any], kind: str) -> str:
     that anything written can be read back (a ValueError names the field otherwise)."""
     if metadata.get("format", kind) != kind:
         raise ValueError(f"metadata format {metadata['format']!r} differs from kind {kind!r}")
-    text = json.dumps({"format": kind, **to_json(dict(metadata))}, allow_nan=False,
-                      separators=(",", ":"))
+    text = json.dumps(tag_nonfinite({"format": kind, **to_json(dict(metadata))}),
+                      allow_nan=False, separators=(",", ":"))
     try:
-        check_json(parse_json(text, "metadata"), "")
+        check_json(parse_json(text, "metadata"), "", nan=True, inf=True)
     except Invalid as e:
         raise ValueError(f"cannot save: {e}") from None
     return text
@@ -206,7 +216,7 @@ def read_tensors(path: str | os.PathLike[str], kind: str, *, check: Check | None
         allocated; it validates the metadata (dict) against the tensor specs (name ->
         :class:`TensorSpec`), raises :class:`~deepstep.io.values.Invalid` naming the field,
         and returns the metadata to hand back (e.g. converted). Without it the metadata
-        only gets the generic checks (finite numbers, bounded strings and nesting).
+        only gets the generic checks (bounded numbers, strings and nesting).
     max_bytes : int
         Cap on the bytes of all tensors (the file size is the other cap).
 
@@ -229,7 +239,7 @@ def read_tensors(path: str | os.PathLike[str], kind: str, *, check: Check | None
         metadata = _metadata(header.pop("__metadata__", None), kind)
         specs = _specs(header, size - 8 - header_len, max_bytes)
         if check is None:
-            check_json(metadata, "")
+            check_json(metadata, "", nan=True, inf=True)
         else:
             metadata = check(metadata, specs)
         return _materialise(f, 8 + header_len, specs), metadata

@@ -17,7 +17,7 @@ Metadata (one JSON object, ``format`` "deepstep-model", ``format_version`` 2):
 ``classes`` (``{"kind": "int" | "float" | "str" | "bool", "values": [...]}`` so labels come
 back with their type, or null); ``preprocessing`` (the :class:`Preprocessor` state header or
 null); ``target_scaling`` ("standardize" or null); ``training`` (``config_`` without the
-data description); ``history`` (lists of numbers, NaN written as null); ``data`` (the
+data description); ``history`` (lists of numbers, NaN as ``{"$float": "NaN"}``); ``data`` (the
 training data description ``predict`` reads inputs by, or null).
 
 Every field is type- and range-checked on load, and on save, so whatever is saved loads

@@ -159,7 +159,7 @@ def _history(value: Any, field: str) -> dict[str, list[float]]:
     out = {}
     for key, values in value.items():
         f = f"{field}.{check_string(key, f'{field}{{key}}', 64)}"
-        out[key] = [math.nan if v is None else _number(v, f"{f}[{i}]")
+        out[key] = [_number_or_nan(v, f"{f}[{i}]")
                     for i, v in enumerate(check_list(values, f, MAX_HISTORY))]
     lengths = {k: len(v) for k, v in out.items()}
     if len(set(lengths.values())) > 1:  # one entry per epoch in every list
@@ -167,7 +167,10 @@ def _history(value: Any, field: str) -> dict[str, list[float]]:
     return out
 
 
-def _number(value: Any, field: str) -> int | float:
+def _number_or_nan(value: Any, field: str) -> int | float:
+    """A finite number, or NaN (null is read as NaN too): a history or metrics entry."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan
     check_number(value, field)
     return value
 
@@ -197,7 +200,7 @@ def _data(value: Any, field: str) -> dict[str, Any] | None:
         "classes": names, "image_shape": image_shape,
         "value_max": lambda v, f: v if v is None else check_number(v, f, 0, MAX_ABS_STAT,
                                                                    strict_low=True),
-    }, open_=True)
+    }, open_=True, nan=True)
 
 
 def _training(value: Any, field: str) -> dict[str, Any]:
@@ -210,21 +213,21 @@ def _training(value: Any, field: str) -> dict[str, Any]:
 
     def hyper(v: Any, f: str) -> dict[str, Any]:
         return check_object(v, f, {"preset": lambda p, g: p if p is None else
-                                   check_string(p, g, 64)}, open_=True)
+                                   check_string(p, g, 64)}, open_=True, nan=True)
 
     return check_object(value, field, {
         "m": pos, "batch_size": pos, "notes": notes, "hyperparameters": hyper,
         "optimizer": lambda v, f: check_choice(v, f, OPTIMIZERS), "metrics": _metrics,
-    }, open_=True)
+    }, open_=True, nan=True)
 
 
 def _metrics(value: Any, field: str) -> dict[str, Any]:
     """{split: {name: number}} plus, for several seeds, "seeds" and "mean" / "std" of the same
-    shape (what :func:`deepstep.pipeline.summarise` writes; null comes back as NaN)."""
+    shape (what :func:`deepstep.pipeline.summarise` writes; each number finite or NaN)."""
     def table(v: Any, f: str) -> dict[str, float]:
         if not isinstance(v, dict) or len(v) > 256:
             raise Invalid(f, "expected an object of at most 256 numbers")
-        return {k: math.nan if x is None else check_number(x, f"{f}.{check_string(k, f, 64)}")
+        return {k: _number_or_nan(x, f"{f}.{check_string(k, f, 64)}")
                 for k, x in v.items()}
 
     if not isinstance(value, dict) or len(value) > 256:
@@ -233,7 +236,7 @@ def _metrics(value: Any, field: str) -> dict[str, Any]:
     for key, v in value.items():
         f = f"{field}.{check_string(key, f'{field}{{key}}', 64)}"
         if key == "seeds":
-            check_json(v, f, 2)
+            check_json(v, f, 2, nan=True)
             out[key] = check_list(v, f, 100_000)
         elif key in ("mean", "std"):
             if not isinstance(v, dict):

@@ -5,6 +5,12 @@ file, the lead's checkpoints). Nothing here knows what a model is: the checks ar
 types, ranges and sizes, and each failure is an :class:`Invalid` naming the field, which the
 caller turns into a :class:`~deepstep.io.ModelFormatError` naming the file.
 
+JSON has no NaN or infinity; deepstep writes them as ``{"$float": "NaN"}``,
+``{"$float": "Infinity"}`` and ``{"$float": "-Infinity"}`` (strict JSON, read back exactly:
+a checkpoint's history and early-stopping state need them), and never reads the non-standard
+``NaN`` / ``Infinity`` tokens that Python's json module accepts. Whether a field may hold
+them is the schema's decision (:func:`check_json`'s ``nan`` / ``inf``).
+
 Why these caps: a parsed JSON value costs more memory than its text (a 4-byte ``1.5,``
 becomes a 32-byte float object and its list slot, a 3-byte ``[],`` a 64-byte list), so the
 number of values and of containers is counted *before* parsing; with at most
@@ -30,6 +36,9 @@ MAX_DEPTH = 32
 MAX_STRING = 65_536
 #: Integers are bounded in size (a PCG64 random-generator state holds 128-bit integers).
 MAX_INT_BITS = 128
+#: The key of a tagged non-finite float, ``{"$float": "NaN" | "Infinity" | "-Infinity"}``.
+FLOAT_TAG = "$float"
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 # C0/C1 control characters except tab and newline, and lone UTF-16 surrogates (they cannot be
 # printed or encoded as UTF-8): a class name like "\x1b[2J" must not reach the terminal.
@@ -48,7 +57,12 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _pairs(pairs: list[tuple[str, Any]]) -> Any:
+    if any(k == FLOAT_TAG for k, _ in pairs):
+        if len(pairs) != 1 or pairs[0][1] not in _NONFINITE:
+            raise ValueError(f'a {FLOAT_TAG!r} key must be alone, with "NaN", "Infinity" or '
+                             '"-Infinity"')
+        return _NONFINITE[pairs[0][1]]
     out = dict(pairs)
     if len(out) != len(pairs):
         seen: set[str] = set()
@@ -60,7 +74,8 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def parse_json(text: bytes | str, field: str) -> Any:
     """Parse untrusted JSON ``text`` within the caps above; raises :class:`Invalid`.
 
-    Strict JSON: UTF-8 only, no NaN / Infinity tokens, no duplicate keys. The caps on values
+    Strict JSON: UTF-8 only, no NaN / Infinity tokens (the tagged ``{"$float": "NaN"}`` gives
+    NaN back), no duplicate keys. The caps on values
     and containers are checked on the raw text first (commas and brackets inside strings are
     counted too: an over-count, never an under-count), so a hostile document is refused
     before it is turned into Python objects.
@@ -92,19 +107,40 @@ def parse_json(text: bytes | str, field: str) -> Any:
         raise Invalid(field, f"not valid JSON ({e})") from None
 
 
-def check_json(value: Any, field: str, depth: int = 0) -> None:
-    """Check a parsed JSON value all the way down: finite numbers, bounded integers, strings
-    and nesting; raises :class:`Invalid` naming the first bad field (e.g. ``training.l2``).
+def tag_nonfinite(value: Any) -> Any:
+    """``value`` with every NaN / infinite float replaced by its ``{"$float": ...}`` tag, for
+    ``json.dumps(..., allow_nan=False)``.
+
+    Examples
+    --------
+    >>> tag_nonfinite({"h": [0.5, float("nan")], "best": float("inf")})
+    {'h': [0.5, {'$float': 'NaN'}], 'best': {'$float': 'Infinity'}}
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return {FLOAT_TAG: "NaN" if math.isnan(value) else "Infinity" if value > 0
+                else "-Infinity"}
+    if isinstance(value, dict):
+        return {k: tag_nonfinite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [tag_nonfinite(v) for v in value]
+    return value
+
+
+def check_json(value: Any, field: str, depth: int = 0, *, nan: bool = False,
+               inf: bool = False) -> None:
+    """Check a parsed JSON value all the way down: numbers finite (or NaN when ``nan``,
+    infinite when ``inf``), integers, strings and nesting bounded; raises :class:`Invalid`
+    naming the first bad field (e.g. ``training.l2``).
     """
     if depth > MAX_DEPTH:
         raise Invalid(field, f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
         for k, v in value.items():
             check_string(k, f"{field}{{key}}", 256)
-            check_json(v, f"{field}.{k}" if field else k, depth + 1)
+            check_json(v, f"{field}.{k}" if field else k, depth + 1, nan=nan, inf=inf)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            check_json(v, f"{field}[{i}]", depth + 1)
+            check_json(v, f"{field}[{i}]", depth + 1, nan=nan, inf=inf)
     elif isinstance(value, str):
         check_string(value, field)
     elif isinstance(value, bool) or value is None:
@@ -114,7 +150,8 @@ def check_json(value: Any, field: str, depth: int = 0) -> None:
             raise Invalid(field, f"an integer of {value.bit_length()} bits "
                                  f"(at most {MAX_INT_BITS})")
     elif isinstance(value, float):
-        if not math.isfinite(value):
+        if not (math.isfinite(value) or (nan and math.isnan(value))
+                or (inf and math.isinf(value))):
             raise Invalid(field, f"{value} (numbers must be finite)")
     else:
         raise Invalid(field, f"a {type(value).__name__}, not a JSON value")
@@ -174,10 +211,12 @@ def check_list(value: Any, field: str, max_len: int, min_len: int = 0) -> list[A
 
 
 def check_object(value: Any, field: str, fields: Mapping[str, Callable[[Any, str], Any]],
-                 *, required: tuple[str, ...] = (), open_: bool = False) -> dict[str, Any]:
+                 *, required: tuple[str, ...] = (), open_: bool = False,
+                 nan: bool = False) -> dict[str, Any]:
     """A JSON object whose known ``fields`` each pass their check (``check(value, field)``,
     its return value kept); ``required`` ones must be present. Unknown keys are an error
-    unless ``open_``, in which case they get the generic :func:`check_json`."""
+    unless ``open_``, in which case they get the generic :func:`check_json` (NaN allowed
+    when ``nan``)."""
     if not isinstance(value, dict):
         raise Invalid(field, f"expected an object, got {_kind(value)}")
     for key in required:
@@ -189,7 +228,7 @@ def check_object(value: Any, field: str, fields: Mapping[str, Callable[[Any, str
         if key in fields:
             out[key] = fields[key](v, sub)
         elif open_:
-            check_json(v, sub, 1)
+            check_json(v, sub, 1, nan=nan)
             out[key] = v
         else:
             raise Invalid(sub, f"unknown field; expected only {', '.join(fields)}")
