@@ -242,7 +242,7 @@ MUTATORS = {"bytes": mutate_bytes, "header": mutate_header, "metadata": mutate_m
 def outcome(path: Path) -> str:
     """Load ``path`` and use the model as ``deepstep predict`` does; name what happened."""
     from deepstep import ModelFormatError, Network
-    from deepstep.pipeline import predictions
+    from deepstep.predictions import predictions
 
     try:
         net = Network.load(path)
@@ -303,7 +303,7 @@ def measure(paths: list[Path]) -> list[dict[str, Any]]:
     each of ``paths`` in turn (the peak is reset between files)."""
     import gc
 
-    import deepstep.pipeline  # noqa: F401  - imports first, so the baseline includes them
+    import deepstep.predictions  # noqa: F401  - imports first, so the baseline includes them
 
     out = []
     for path in paths:

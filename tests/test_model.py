@@ -239,7 +239,7 @@ def test_a_collapsed_run_warns(rng):
     X, y = blobs(rng)
     y = (rng.random(120) < 0.2).astype(int)  # labels unrelated to X: nothing to learn
     with pytest.warns(RuntimeWarning, match="one class"):
-        Network([4, 8, 1], seed=0).fit(X, y, **dict(FAST, l2=50.0))
+        Network([4, 8, 1], seed=0).fit(X, y, **dict(FAST, epochs=100, l2=50.0))
 
 
 def test_a_diverging_run_stops_with_advice(rng):

@@ -13,14 +13,10 @@ from safetensors.numpy import load_file
 from safetensors.numpy import save as reference_save
 
 from deepstep import ModelFormatError, Network
+from deepstep.data.inputs import load_for_model, model_labels
 from deepstep.io import FORMAT_VERSION, write_tensors
-from deepstep.pipeline import (
-    class_names,
-    confusion_and_mislabeled,
-    load_for_model,
-    model_labels,
-    predictions,
-)
+from deepstep.predictions import class_names, predictions
+from deepstep.report.run import confusion_and_mislabeled
 
 FAST = dict(epochs=5, batch_size=16, learning_rate=0.01, l2=0.0, verbose=False)
 

@@ -1,6 +1,7 @@
 """Atomic file writes: readers see the old file or the whole new one, never a part.
 
-One writer for everything deepstep saves (models, checkpoints, metrics, plots, the report).
+One writer for everything deepstep saves (models, checkpoints, metrics, plots, the report),
+and the one conversion of NumPy values to JSON (metrics files).
 
 A write goes to a hidden temporary file beside the target, named
 ``.<target>.<host>-<pid>-<random>.tmp`` (``host`` is a hash of the machine's name, ``pid``
@@ -21,6 +22,7 @@ same folder removes it, and never removes a live writer's file:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -29,7 +31,9 @@ import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import numpy as np
 
 #: A temporary file of another machine, or of deepstep 0.1, is stale after an hour untouched.
 STALE_SECONDS = 3600.0
@@ -143,3 +147,31 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | Callable[[BinaryIO]
     finally:
         os.close(dir_fd)
     return path
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with NumPy scalars and arrays turned into Python numbers and lists.
+
+    Dicts (keys as str), lists and tuples are converted recursively; anything else is
+    returned as it is (``json`` then rejects what it cannot write).
+
+    Examples
+    --------
+    >>> jsonable({"m": np.int64(3), "dims": (np.array([2, 1]),)})
+    {'m': 3, 'dims': [[2, 1]]}
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as indented JSON (NaN kept as NaN), atomically, creating the folder."""
+    blob = json.dumps(jsonable(data), indent=2).encode("utf-8")
+    return atomic_write(path, lambda f: f.write(blob + b"\n"))

@@ -449,8 +449,8 @@ class Network:
                 trainer.optimizer, trainer.opt_state, trainer.step, trainer.epoch,
                 state.shuffle_rng, state.dropout_rng)
         if self.task != "regression" and not streaming and self.history_.get("loss"):
-            warn_if_collapsed(Xp, Yp, self.params, self.activations, self.history_["loss"][-1],
-                              self.init, stacklevel=2)
+            warn_if_collapsed(Xp, Yp, self.params, self.activations, self.history_["loss"],
+                              trainer.step, self.init, stacklevel=2)
         return self.history_
 
     def _train_state(self, opt: Optimizer, resuming: bool) -> TrainState:
@@ -556,7 +556,8 @@ class Network:
                penalty_m: int = 1) -> dict[str, float]:
         AL = engine.predict_forward(X, self.params, self.activations)
         out = {"loss": engine.compute_cost(AL, Y, self.loss)}
-        if l2:
+        if l2:  # the objective as a training batch of penalty_m examples sees it
+            out["data_loss"] = out["loss"]
             out["loss"] += l2_cost(self.params, l2, penalty_m)
         if self.task == "regression":
             out.update(regression_metrics(self._values(Y), self._values(AL)))
@@ -568,6 +569,18 @@ class Network:
         if self.target_mean_ is None or self.target_std_ is None:
             return np.asarray(A, dtype=np.float64)
         return np.asarray(A, dtype=np.float64) * self.target_std_ + self.target_mean_
+
+    def attributions(self, X: NDArray, method: str = "integrated_gradients", target: Any = None,
+                     baseline: NDArray | float | None = None, steps: int = 64,
+                     seed: int | np.random.Generator | None = None, **options: Any) -> Array:
+        """Each raw feature's contribution to the target class's score, shape (n_x, m).
+
+        See :func:`deepstep.attributions.attribute` (which also returns the predictions) for
+        the methods, the scores explained and the defaults.
+        """
+        from .attributions import attribute
+
+        return attribute(self, X, method, target, baseline, steps, seed, **options).attributions
 
     # --- persistence -------------------------------------------------------------------------
 

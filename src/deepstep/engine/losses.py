@@ -3,8 +3,10 @@
 All take ``AL`` (the network's output, shape (n[L], m)) and ``Y`` (same shape) and average
 over the m examples; an optional ``weights`` row (1, m) weighs each example's loss
 (weights of mean 1 keep the scale; None is the plain mean, bit for bit). Logs never see 0:
-probabilities are clipped to [eps, 1 - eps] with eps the dtype's machine epsilon, as
-scikit-learn's ``log_loss`` does.
+in the costs, probabilities are clipped to [eps, 1 - eps] with eps the dtype's machine
+epsilon, as scikit-learn's ``log_loss`` does. The gradients are not clipped at eps (that
+would cut the gradient of a confidently wrong prediction to almost nothing); the categorical
+one only keeps 1 / AL finite.
 
 Where the output activation is the loss's natural partner (sigmoid + binary cross-entropy,
 softmax + categorical cross-entropy, linear + squared error) the engine skips dA[L] and uses
@@ -70,7 +72,12 @@ def categorical_cross_entropy(AL: Array, Y: Array, weights: Array | None = None)
 
 
 def _cce_gradient(AL: Array, Y: Array) -> Array:
-    return -np.divide(Y, _clip(AL))
+    # dA = -Y / AL, guarded only against AL = 0 (floored at the smallest normal number, not at
+    # eps): the output's backward multiplies by AL again (softmax: dZ = AL (dA - sum(dA AL))),
+    # so dZ = AL - Y comes out exact to rounding for every AL >= tiny (2.2e-308 in float64,
+    # 1.2e-38 in float32), as the fused path gives it. Flooring at eps made dZ = -AL / eps
+    # instead of AL - 1 for a true class below 2.2e-16, a gradient that all but vanished.
+    return -np.divide(Y, np.maximum(AL, np.finfo(AL.dtype).tiny))
 
 
 def mean_squared_error(AL: Array, Y: Array, weights: Array | None = None) -> float:

@@ -11,7 +11,7 @@ from ..optim.optimizers import Optimizer, State
 from .activations import Activation
 from .losses import Loss
 from .network import Workspace, backward, compute_cost, forward
-from .regularizers import clip_by_global_norm
+from .regularizers import clip_by_global_norm, l2_cost
 
 Array = NDArray[np.floating]
 
@@ -33,6 +33,7 @@ def train_step(
     clip_norm: float | None = None,
     workspace: Workspace | None = None,
     weights: Array | None = None,
+    parts: dict[str, float] | None = None,
 ) -> tuple[float, Array, State]:
     """Take one step on the batch (X, Y); ``params`` is updated in place.
 
@@ -52,6 +53,8 @@ def train_step(
     weights : ndarray of shape (1, m), optional
         Per-example loss weights (mean 1 over the training set keeps the learning rate's
         scale): class or sample weights.
+    parts : dict, optional
+        Receives "data_loss", the cost without the L2 penalty (for curves that show both).
 
     Returns
     -------
@@ -63,7 +66,10 @@ def train_step(
     """
     AL, caches = forward(X, params, activations, keep_probs=keep_probs, rng=rng,
                          workspace=workspace)
-    cost = compute_cost(AL, Y, loss, params, l2, weights)
+    data_loss = compute_cost(AL, Y, loss, weights=weights)
+    cost = data_loss + l2_cost(params, l2, AL.shape[1]) if l2 else data_loss
+    if parts is not None:
+        parts["data_loss"] = data_loss
     grads = backward(AL, Y, caches, activations, loss, l2=l2, workspace=workspace,
                      weights=weights)
     del caches

@@ -99,6 +99,7 @@ class Trainer:
         self._acts, self._loss = net.activations, net.loss
         self._classify = net.task != "regression"
         self._workspace = engine.Workspace()  # the step's arrays, allocated once
+        self._parts: dict[str, float] = {}
 
     # --- the step ----------------------------------------------------------------------------
 
@@ -130,18 +131,21 @@ class Trainer:
         J, AL, self.opt_state = train_step(
             Xb, Yb, self.net.params, self._acts, self._loss, self.optimizer, self.opt_state,
             self.lr, self.step, l2=l2, keep_probs=self.keep_probs, rng=self.dropout_rng,
-            clip_norm=self.clip_norm, workspace=self._workspace, weights=weights)
+            clip_norm=self.clip_norm, workspace=self._workspace, weights=weights,
+            parts=self._parts)
         correct = 0
         if self._classify:
             correct = int(np.count_nonzero(predict_classes(AL) == predict_classes(Yb)))
-        self.sums.add(J, b, correct)
+        self.sums.add(J, self._parts["data_loss"], b, correct)
         self.batch += 1
         return {"loss": J, "size": b, "step": self.step}
 
     def end_epoch(self) -> dict[str, float]:
-        """Close the epoch: its logs (loss, accuracy, lr, val_loss, val_accuracy, seconds)."""
+        """Close the epoch: its logs "loss" (the objective: data loss + L2 penalty),
+        "data_loss", "accuracy", "lr", with validation "val_loss", "val_data_loss",
+        "val_accuracy", and "seconds"."""
         s = self.sums
-        logs = {"epoch": self.epoch, "loss": s.loss(),
+        logs = {"epoch": self.epoch, "loss": s.loss(), "data_loss": s.data_loss(),
                 "accuracy": s.correct / s.seen if self._classify else math.nan,
                 "lr": self.lr}
         if self.validation is not None:
@@ -149,7 +153,8 @@ class Trainer:
             # training batch sees it, so the two curves can be compared
             b = min(self.data.batch_size, self.data.m)
             v = self.net._score(*self.validation, l2=self.l2, penalty_m=b)
-            logs["val_loss"], logs["val_accuracy"] = v["loss"], v.get("accuracy", math.nan)
+            logs["val_loss"], logs["val_data_loss"] = v["loss"], v.pop("data_loss", v["loss"])
+            logs["val_accuracy"] = v.get("accuracy", math.nan)
         logs["seconds"] = time.perf_counter() - s.start
         self.epoch += 1
         self.batch = 0
@@ -187,33 +192,41 @@ class _EpochSums:
 
     def __init__(self) -> None:
         self.total = 0.0
+        self.data_total = 0.0
         self.seen = 0
         self.correct = 0
         self.batches = 0
-        self.last = math.nan
+        self.last = self.last_data = math.nan
         self.start = time.perf_counter()
         self.elapsed = 0.0  # seconds spent before a resume
 
-    def add(self, J: float, b: int, correct: int) -> None:
+    def add(self, J: float, data_loss: float, b: int, correct: int) -> None:
         self.total += J * b
+        self.data_total += data_loss * b
         self.seen += b
         self.correct += correct
         self.batches += 1
         self.last = J
+        self.last_data = data_loss
 
     def loss(self) -> float:
         # one batch: the step's own cost, bit for bit (what the course records)
         return self.last if self.batches == 1 else self.total / self.seen
 
+    def data_loss(self) -> float:
+        return self.last_data if self.batches == 1 else self.data_total / self.seen
+
     def state(self) -> dict[str, Any]:
-        return {"total": self.total, "seen": self.seen, "correct": self.correct,
-                "batches": self.batches, "last": self.last,
+        return {"total": self.total, "data_total": self.data_total, "seen": self.seen,
+                "correct": self.correct, "batches": self.batches, "last": self.last,
+                "last_data": self.last_data,
                 "elapsed": self.elapsed + time.perf_counter() - self.start}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> _EpochSums:
         sums = cls()
         sums.total, sums.seen, sums.correct = state["total"], state["seen"], state["correct"]
+        sums.data_total, sums.last_data = state["data_total"], state["last_data"]
         sums.batches, sums.last = state["batches"], state["last"]
         sums.start -= state["elapsed"]
         return sums
