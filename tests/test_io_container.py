@@ -125,6 +125,7 @@ def test_write_refuses_unsupported_tensors(tmp_path):
     ("[1e99999]", "inf"), ("[" + "9" * 5000 + "]", "not valid JSON"),
     (b'"\xff"', "not UTF-8"), ("[-Infinity]", "-Infinity is not a JSON number"),
     ('{"$float": "nan"}', "must be alone, with"), ('{"$float": "NaN", "a": 1}', "must be alone"),
+    ('{"$float": {"a": 1}}', "must be alone"), ('{"$float": [1]}', "must be alone"),
     ('{"$float": "Infinity"}', "inf \\(numbers must be finite\\)"),
 ])
 def test_parse_json_refuses_hostile_text(text, says):

@@ -59,10 +59,11 @@ def _no_constants(name: str) -> Any:
 
 def _pairs(pairs: list[tuple[str, Any]]) -> Any:
     if any(k == FLOAT_TAG for k, _ in pairs):
-        if len(pairs) != 1 or pairs[0][1] not in _NONFINITE:
+        value = pairs[0][1]
+        if len(pairs) != 1 or not isinstance(value, str) or value not in _NONFINITE:
             raise ValueError(f'a {FLOAT_TAG!r} key must be alone, with "NaN", "Infinity" or '
                              '"-Infinity"')
-        return _NONFINITE[pairs[0][1]]
+        return _NONFINITE[value]
     out = dict(pairs)
     if len(out) != len(pairs):
         seen: set[str] = set()
