@@ -30,7 +30,7 @@ def ok(argv: Sequence[object]) -> str:
 
 
 def model_file(run_dir: Path) -> Path:
-    """The model file of a run folder (model.safetensors, or model.npz before it)."""
+    """The model file of a run folder."""
     found = sorted(run_dir.glob("model.*"))
     assert found, f"no model file in {run_dir}"
     return found[0]

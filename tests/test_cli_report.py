@@ -57,7 +57,7 @@ def test_models_fit_in_python_on_any_labels(labels, tmp_path):
     X, y = separable_rows(labels, m=120)
     net = Network([3, 4, 1], seed=0)
     net.fit(X.T, np.array(y), epochs=40, learning_rate=0.05, verbose=False)
-    model = net.save(tmp_path / "m.npz")
+    model = net.save(tmp_path / "m.safetensors")
     data = write_csv(tmp_path / "d.csv", ["a", "b", "c", "label"],
                      [[*x, t] for x, t in zip(X, y, strict=True)])
     expected = net.evaluate(X.T, np.array(y))

@@ -128,10 +128,10 @@ def test_a_run_folder_itself_and_no_runs(runs_dir, tmp_path):
 def test_unreadable_model_file_falls_back_to_the_files(runs_dir, tmp_path):
     folder = _write_run(tmp_path / "r", layers=[8], lr=0.01, acc=0.5, loss=0.7, epochs=2,
                         seconds=1.0)
-    (folder / "model.npz").write_bytes(b"junk")
+    (folder / "model.safetensors").write_bytes(b"junk")
     rec = read_run(folder)
     assert rec.metrics["test.accuracy"] == 0.5 and rec.layers == [8]
-    assert rec.notes and rec.notes[0].startswith("model.npz unreadable")
+    assert rec.notes and rec.notes[0].startswith("model.safetensors unreadable")
     runs, skipped = scan_runs(runs_dir)
     lrs = [r.value("lr") for r in sort_runs(runs, "lr")]
     assert lrs == sorted(lrs) and 0.001 in lrs and 0.003 in lrs

@@ -18,7 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .attributions import Explanation, attribute
-from .data.inputs import Inputs, Item, class_names
+from .data.inputs import Inputs, Item
+from .predictions import class_names
 
 if TYPE_CHECKING:
     from .model import Network

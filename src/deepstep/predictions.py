@@ -19,13 +19,38 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from .data.inputs import class_names
 from .engine.metrics import predict_classes
 
 if TYPE_CHECKING:
     from .model import Network
 
 FORMATS = ("text", "json", "csv")
+
+
+def class_names(net: Network) -> list[str] | None:
+    """The name of each of the model's classes, in ``net.classes_`` order (None: regression).
+
+    A model from ``deepstep train`` has classes 0..k-1, indices into its training data's
+    names (``config_["data"]["classes"]``); any other (``Network.fit`` on labels like
+    {3, 8}, strings or booleans) is named by its labels, whole floats written as integers.
+
+    Examples
+    --------
+    >>> from deepstep import Network
+    >>> net = Network([2, 1]); net.classes_ = np.array([3, 8]); class_names(net)
+    ['3', '8']
+    >>> net.config_ = {"data": {"classes": ["cat", "dog"]}}; net.classes_ = np.arange(2)
+    >>> class_names(net)
+    ['cat', 'dog']
+    """
+    if net.classes_ is None:
+        return None
+    labels = np.asarray(net.classes_).ravel().tolist()
+    names = (net.config_.get("data") or {}).get("classes")
+    if names and len(names) == len(labels) and labels == list(range(len(names))) and all(
+            type(c) is int for c in labels):
+        return [str(n) for n in names]
+    return [str(int(c)) if isinstance(c, float) and c.is_integer() else str(c) for c in labels]
 
 
 @dataclass
@@ -184,3 +209,19 @@ def format_csv(predictions: Sequence[Prediction]) -> str:
             w.writerow([p.name, p.label, f"{p.probability:.6g}",
                         *(c for n, q in p.top for c in (n, f"{q:.6g}"))])
     return buf.getvalue().rstrip("\n")
+
+
+def predictions(net: Network, X: NDArray) -> list[tuple[str, float | None]]:
+    """For each column of X: (class name or value, probability of that class or None).
+
+    The short form of :func:`predict_items` (a regression value as text, 6 significant
+    digits, with None; several outputs joined by ", ").
+    """
+    names = [str(i) for i in range(X.shape[1])]
+    out: list[tuple[str, float | None]] = []
+    for p in predict_items(net, X, names):
+        if p.values is not None:
+            out.append((", ".join(f"{v:.6g}" for v in p.values), None))
+        else:
+            out.append((str(p.label), p.probability))
+    return out

@@ -26,15 +26,15 @@ def add_parser(subs: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Print the metrics table of the model on ``--data`` (and write ``--json``)."""
-    from ..data.inputs import load_for_model
+    from ..data.inputs import load_for_model, model_labels
     from ..files import write_json
     from ..training_run import metrics_table
 
     if args.json:
         check_new_file(args.json, "--json", overwrite=True)
     net = load_model(args.model)
-    ds, labels = load_for_model(net, args.data)
-    metrics = {ds.name or "data": net.evaluate(ds.X, labels)}
+    ds = load_for_model(net, args.data)
+    metrics = {ds.name or "data": net.evaluate(ds.X, model_labels(net, ds))}
     print(metrics_table(metrics, {ds.name or "data": ds.m}))
     if args.json:
         write_json(args.json, metrics)

@@ -52,15 +52,15 @@ def run_name(model: str | Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report with the training metrics and those on ``--data``."""
-    from ..data.inputs import load_for_model
+    from ..data.inputs import load_for_model, model_labels
     from ..report.run import write_report
 
     model = model_path(args.model)
     out = check_new_file(args.out or default_out(model), "--out", overwrite=args.overwrite)
     net = load_model(model)
-    ds, labels = load_for_model(net, args.data)
+    ds = load_for_model(net, args.data)
     metrics = dict(net.config_.get("metrics") or {})
-    metrics[f"{ds.name} (this report)"] = net.evaluate(ds.X, labels)
+    metrics[f"{ds.name} (this report)"] = net.evaluate(ds.X, model_labels(net, ds))
     trained_on = (net.config_.get("data") or {}).get("name")
     title = f"deepstep: {ds.name}, model of {run_name(model)}" + (
         f" (trained on {trained_on})" if trained_on else "")

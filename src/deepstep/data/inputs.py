@@ -56,50 +56,24 @@ def data_meta(ds: Dataset) -> dict[str, Any]:
                                          for k, v in dict(categorical).items()}}}
 
 
-def class_names(net: Network) -> list[str] | None:
-    """The name of each of the model's classes, in ``net.classes_`` order (None: regression).
-
-    A model from ``deepstep train`` has classes 0..k-1, indices into its training data's
-    names (``config_["data"]["classes"]``); any other (``Network.fit`` on labels like
-    {3, 8}, strings or booleans) is named by its labels, whole floats written as integers.
-
-    Examples
-    --------
-    >>> from deepstep import Network
-    >>> net = Network([2, 1]); net.classes_ = np.array([3, 8]); class_names(net)
-    ['3', '8']
-    >>> net.config_ = {"data": {"classes": ["cat", "dog"]}}; net.classes_ = np.arange(2)
-    >>> class_names(net)
-    ['cat', 'dog']
+def load_for_model(net: Network, source: str) -> Dataset:
+    """Load labelled ``source`` the way the model's training data was read, with ``y`` as
+    indices into the model's classes (``classes`` their
+    :func:`~deepstep.predictions.class_names`); see :func:`model_labels`.
     """
-    if net.classes_ is None:
-        return None
-    labels = np.asarray(net.classes_).ravel().tolist()
-    names = (net.config_.get("data") or {}).get("classes")
-    if names and len(names) == len(labels) and labels == list(range(len(names))) and all(
-            type(c) is int for c in labels):
-        return [str(n) for n in names]
-    return [str(int(c)) if isinstance(c, float) and c.is_integer() else str(c) for c in labels]
+    from ..predictions import class_names
 
-
-def load_for_model(net: Network, source: str) -> tuple[Dataset, NDArray]:
-    """Load labelled ``source`` the way the model's training data was read.
-
-    Returns
-    -------
-    ds : Dataset
-        ``ds.y`` (m,) indices into the model's classes, ``ds.classes`` their names
-        (:func:`class_names`); regression targets as loaded.
-    labels : ndarray of shape (m,)
-        The labels as the model knows them (``net.classes_[ds.y]``), for ``net.evaluate``.
-    """
     meta = net.config_.get("data") or {}
     shape = meta.get("image_shape")
     ds = load(source, image_size=int(shape[0]) if shape else 64)
     check_features(ds, net.layer_dims[0], source)
-    ds = align(ds, class_names(net), source)
-    labels = ds.y if net.classes_ is None else np.asarray(net.classes_)[ds.y]
-    return ds, labels
+    return align(ds, class_names(net), source)
+
+
+def model_labels(net: Network, ds: Dataset) -> NDArray:
+    """``ds.y`` from :func:`load_for_model` as the labels ``net`` was trained on (what
+    ``net.evaluate`` takes): ``net.classes_[y]``, or the targets for regression."""
+    return ds.y if net.classes_ is None else np.asarray(net.classes_)[ds.y]
 
 
 # --- new inputs: predict and explain -----------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..engine.metrics import predict_classes
 from ..explain import layer_rows
 
 if TYPE_CHECKING:
@@ -30,12 +31,11 @@ def confusion_and_mislabeled(net: Network, ds: Dataset):
     """(cm, class names) and the mislabeled images of ``ds`` for the report (None when n/a)."""
     if ds.classes is None or net.classes_ is None:
         return None, None
-    from ..engine.metrics import predict_classes
     from .plots import confusion_matrix
 
     k = len(ds.classes)
     proba = net.predict_proba(ds.X)
-    pred = predict_classes(proba).ravel()  # indices into classes_, like ds.y
+    pred = predict_classes(proba).ravel()  # indices, like ds.y (see data.inputs.load_for_model)
     cm = confusion_matrix(ds.y, pred, k)
     if ds.image_shape is None:
         return (cm, list(ds.classes)), None
