@@ -318,8 +318,13 @@ def _read(path: Path, parse: Any, rec: RunRecord) -> Any:
 
 
 def _toml(path: Path) -> dict[str, Any]:
+    """settings.toml with its keys as the settings name them ("batch-size" -> "batch_size",
+    "learning_rate" -> "lr", as ``deepstep train --config`` reads them)."""
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {k.replace("-", "_"): v for k, v in raw.items()}
+    out = {k.replace("-", "_"): v for k, v in raw.items()}
+    if "learning_rate" in out and "lr" not in out:
+        out["lr"] = out.pop("learning_rate")
+    return out
 
 
 def _json(path: Path) -> Any:
