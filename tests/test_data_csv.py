@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from deepstep.data import Features, load, load_csv
+from deepstep.data import Features, detect_kind, load, load_csv
 from deepstep.data.table import detect_header, read_table
 
 
@@ -54,6 +54,11 @@ def test_float_labels_mean_regression_and_task_override(tmp_path):
     q = _write(tmp_path, "a,n\n1,3\n2,1\n3,3\n", "ints.csv")
     assert load(q).task == "binary"
     assert load(q, task="regression").y.tolist() == [3.0, 1.0, 3.0]
+    with pytest.raises(ValueError, match=r"t\.csv, label column 'price': the labels have "
+                                         "fractional parts"):
+        load(p, task="multiclass")
+    with pytest.raises(ValueError, match=r"s\.csv, label column 'k': regression needs numeric"):
+        load(_write(tmp_path, "a,k\n1,x\n2,y\n", "s.csv"), task="regression")
 
 
 def test_no_header_uci_style(tmp_path):
@@ -209,3 +214,10 @@ def test_shape_errors(tmp_path):
         load(tmp_path / "dir.csv")
     with pytest.raises(ValueError, match=r"dir\.csv is a folder"):
         load_csv(tmp_path / "dir.csv")
+
+
+def test_uci_and_unsuffixed_text_files_are_csv(tmp_path):
+    p = _write(tmp_path, "5.1,3.5,Iris-setosa\n6.2,2.9,Iris-versicolor\n", "iris.data")
+    assert detect_kind(p) == "csv" and load(p).classes == ["Iris-setosa", "Iris-versicolor"]
+    q = _write(tmp_path, "1\t2\t0\n3\t4\t1\n", "table")
+    assert detect_kind(q) == "csv" and load(q).m == 2

@@ -3,8 +3,14 @@
 Sources: an h5 file, an image folder (one subfolder per class), a CSV file, an MNIST IDX
 images file (``.gz`` or raw) or a folder holding an IDX images + labels pair, or the name of
 a data set bundled with scikit-learn (``BUNDLED``). The kind is detected from the path:
-known suffixes first (.h5/.hdf5, .csv), then the file's magic bytes (HDF5 signature, IDX
-magic number, raw or gzip), folders by their content.
+known suffixes first (.h5/.hdf5; .csv, .tsv, .txt and UCI's .data are CSV), then the file's
+magic bytes (HDF5 signature, IDX magic number, raw or gzip), then UTF-8 text with commas,
+semicolons or tabs is CSV; folders by their content.
+
+CSV rules (header detection, label column, categorical columns, missing values,
+delimiters, encodings): :mod:`deepstep.data.table` and :mod:`deepstep.data.features`.
+Every bad input is a FileNotFoundError or ValueError naming the file and what to do
+(:mod:`deepstep.data.checks`).
 """
 
 from __future__ import annotations
@@ -48,7 +54,19 @@ __all__ = [
 ]
 
 KINDS = ("h5", "images", "csv", "idx", "bundled")
-_SUFFIXES = {".h5": "h5", ".hdf5": "h5", ".hdf": "h5", ".csv": "csv"}
+_SUFFIXES = {".h5": "h5", ".hdf5": "h5", ".hdf": "h5", ".csv": "csv", ".tsv": "csv",
+             ".txt": "csv", ".data": "csv"}
+
+
+def _looks_like_csv(head: bytes) -> bool:
+    """UTF-8 text (a character cut at the end allowed) with a line holding a delimiter."""
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 3:
+            return False
+        text = head[: e.start].decode("utf-8-sig")
+    return "\0" not in text and any(d in text for d in ",;\t")
 
 _LOADERS: dict[str, Callable[..., Dataset]] = {
     "h5": lambda p, image_size, label_column, task, features: load_h5(p, task=task),
@@ -89,11 +107,13 @@ def detect_kind(source: str | os.PathLike) -> str:
     if p.suffix.lower() in _SUFFIXES:
         return _SUFFIXES[p.suffix.lower()]
     with p.open("rb") as fh:
-        head = fh.read(8)
-    if head == H5_SIGNATURE:
+        head = fh.read(4096)
+    if head[:8] == H5_SIGNATURE:
         return "h5"
     if is_idx(p):
         return "idx"
+    if _looks_like_csv(head):
+        return "csv"
     raise ValueError(
         f"cannot tell what kind of data {p} holds: expected an .h5/.hdf5 file, a .csv file, "
         "an IDX file (raw or .gz), an image folder with one subfolder per class, or a "

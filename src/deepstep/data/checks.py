@@ -18,9 +18,9 @@ from numpy.typing import NDArray
 #: ``DataTooLargeError`` asks for ``deepstep.data.stream``. Float training copies come on
 #: top of this (8 bytes per value), so 4 GiB of uint8 pixels is already a large machine.
 MAX_LOAD_BYTES = 4 * 2**30
-#: Largest CSV file read: its cells live as Python strings (about ten times the file's
+#: Largest CSV file read: its cells live as Python strings (about fifteen times the file's
 #: size) until they are parsed into X.
-MAX_CSV_BYTES = 512 * 2**20
+MAX_CSV_BYTES = 256 * 2**20
 
 
 class DataTooLargeError(ValueError, MemoryError):

@@ -54,6 +54,8 @@ def resolve_label(table: Table, label_column: LabelColumn) -> int:
 
 def _label_values(table: Table, j: int) -> NDArray:
     """The label cells as float64 when all are numbers, else as strings; missing refused."""
+    if table.numbers is not None and np.isfinite(table.numbers[:, j]).all():
+        return table.numbers[:, j].copy()
     cells = table.column(j)
     for r, c in enumerate(cells):
         if is_missing(c):
@@ -164,7 +166,8 @@ def load_csv(path: str | os.PathLike, *, label_column: LabelColumn = None, task:
         assert located is not None  # with need_label, _locate finds the label or raises
         label, found = located, known
         X = encode_columns(table, columns, known)
-    y, classes = encode_labels(_label_values(table, label), task=task)
+    y, classes = encode_labels(_label_values(table, label), task=task,
+                               source=f"{table.path}, label column {table.names[label]!r}")
     return Dataset(X, y, classes, None, table.path.name, "csv", features=found)
 
 

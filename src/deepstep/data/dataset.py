@@ -66,6 +66,9 @@ class Dataset:
                 f"Dataset needs X of shape (n_x, m) and y of shape (m,), got X {self.X.shape} "
                 f"and y {self.y.shape}"
             )
+        if self.features is not None and self.features.n_x != self.X.shape[0]:
+            raise ValueError(f"the features description makes {self.features.n_x} rows of X, "
+                             f"but X has {self.X.shape[0]}")
 
     @property
     def n_x(self) -> int:
@@ -197,7 +200,8 @@ class Dataset:
 
 
 def encode_labels(
-    raw: ArrayLike, classes: list[str] | None = None, task: str = "auto"
+    raw: ArrayLike, classes: list[str] | None = None, task: str = "auto", *,
+    source: str | None = None,
 ) -> tuple[NDArray, list[str] | None]:
     """Turn raw labels into ``(y, classes)`` as a Dataset stores them.
 
@@ -212,6 +216,8 @@ def encode_labels(
     raw : array-like of shape (m,)
     classes : list of str, optional
     task : {"auto", "binary", "multiclass", "regression"}
+    source : str, optional
+        Where the labels come from ("iris.csv, column 'y'"), put in front of any error.
 
     Returns
     -------
@@ -228,7 +234,16 @@ def encode_labels(
     >>> encode_labels([3, 1, 3], task="regression")
     (array([3., 1., 3.]), None)
     """
-    a = np.asarray(raw)
+    try:
+        return _encode_labels(np.asarray(raw), classes, task)
+    except ValueError as e:
+        if source is None:
+            raise
+        raise ValueError(f"{source}: {e}") from None
+
+
+def _encode_labels(a: NDArray, classes: list[str] | None, task: str
+                   ) -> tuple[NDArray, list[str] | None]:
     if classes is not None:
         y = a.astype(np.int64).ravel()
         if y.size and (y.min() < 0 or y.max() >= len(classes)):

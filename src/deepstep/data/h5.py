@@ -116,7 +116,7 @@ def _labels(f: h5py.File, lay: H5Layout, path: str | os.PathLike, task: str = "a
     names = None
     if lay.classes is not None and task != "regression":
         names = [v.decode() if isinstance(v, bytes) else str(v) for v in f[lay.classes][()]]
-    return encode_labels(raw, names, task=task)
+    return encode_labels(raw, names, task=task, source=f"{path}, dataset {lay.y!r}")
 
 
 def _open(path: str | os.PathLike) -> h5py.File:
@@ -128,8 +128,11 @@ def _open(path: str | os.PathLike) -> h5py.File:
 
 
 def _layout(f: h5py.File, path: str | os.PathLike) -> H5Layout:
-    """``find_layout`` plus the checks every reader needs: at least one example."""
-    lay = find_layout(f)
+    """``find_layout`` (its errors naming the file) plus at least one example."""
+    try:
+        lay = find_layout(f)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
     if lay.m == 0:
         raise ValueError(f"{path} holds no examples: dataset {lay.x!r} has shape "
                          f"{f[lay.x].shape}; give a file with at least one example")

@@ -123,7 +123,7 @@ def load_idx(path: str | os.PathLike, *, task: str = "auto") -> Dataset:
     labels = read_idx(labels_path_for(images))
     if labels.shape != (m,):
         raise ValueError(f"{images} has {m} images but its labels file has shape {labels.shape}")
-    y, classes = encode_labels(labels, task=task)
+    y, classes = encode_labels(labels, task=task, source=str(labels_path_for(images)))
     shape = (int(arr.shape[1]), int(arr.shape[2]) if arr.ndim > 2 else 1, 1)
     X = arr.reshape(m, -1).T
     check_finite(X, images, where="image {i}, pixel {j}")

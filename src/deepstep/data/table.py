@@ -38,6 +38,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ DELIMITERS = (",", ";", "\t")
 _SNIFF_ROWS = 50
 _SNIFF_CHARS = 1 << 16
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
-_HEADER_SAMPLE = 500
+_HEADER_SAMPLE = 200
 
 
 def is_missing(cell: str) -> bool:
@@ -118,9 +119,22 @@ class Table:
         """Number of data rows."""
         return len(self.rows)
 
-    def column(self, j: int) -> list[str]:
+    @cached_property
+    def _columns(self) -> list[tuple[str, ...]]:
+        return list(zip(*self.rows, strict=True)) or [() for _ in self.names]
+
+    @cached_property
+    def numbers(self) -> np.ndarray | None:
+        """All cells as float64 (m, len(names)) when every one is a number (NaN for "nan"),
+        else None: the common all-numeric file converted in one NumPy call."""
+        try:
+            return np.array(self.rows, dtype=np.float64).reshape(self.m, len(self.names))
+        except ValueError:
+            return None
+
+    def column(self, j: int) -> tuple[str, ...]:
         """The cells of column j, one per data row."""
-        return [r[j] for r in self.rows]
+        return self._columns[j]
 
     def where(self, r: int, j: int) -> str:
         """"<file> row <line>, column <name>" for data row r, column j."""
@@ -306,6 +320,8 @@ def column_numbers(table: Table, j: int) -> np.ndarray | None:
 
     The fast path: one NumPy conversion; cells it cannot read fall back to ``to_number``.
     """
+    if table.numbers is not None:
+        return table.numbers[:, j].copy()
     cells = table.column(j)
     try:
         return np.array(cells, dtype=np.float64)
