@@ -221,3 +221,14 @@ def test_uci_and_unsuffixed_text_files_are_csv(tmp_path):
     assert detect_kind(p) == "csv" and load(p).classes == ["Iris-setosa", "Iris-versicolor"]
     q = _write(tmp_path, "1\t2\t0\n3\t4\t1\n", "table")
     assert detect_kind(q) == "csv" and load(q).m == 2
+
+
+def test_whitespace_aligned_uci_file(tmp_path):
+    p = _write(tmp_path, " 0.00632  18.00   2.310  24.00\n 0.02731   0.00   7.070  21.60\n"
+                         "\n 0.02729   0.00   7.070  34.70\n", "housing.data")
+    ds = load(p)
+    assert ds.X.shape == (3, 3) and ds.task == "regression"
+    np.testing.assert_array_equal(ds.y, [24.0, 21.6, 34.7])
+    assert read_table(p).delimiter == " " and read_table(p).lines == [1, 2, 4]
+    with pytest.raises(ValueError, match="row 2 has 3 cells but row 1 has 2.*split at blanks"):
+        load(_write(tmp_path, "1 2\n3 4 5\n", "ragged.data"))

@@ -8,8 +8,9 @@ Rules (each one the answer to a file that was seen in the wild):
   read at training differ from the same word read at predict time.
 * **Delimiter**: comma, semicolon or tab, sniffed from the first rows: the one giving the
   same number (> 1) of cells on the most rows; ties go to the one whose cells are numbers
-  more often. With a semicolon or tab delimiter, ``1,5`` is the number 1.5 (a decimal
-  comma, as Excel writes in many European locales).
+  more often. When none of them separates anything, runs of blanks do (UCI's
+  whitespace-aligned ``.data`` files; no quoting then). With any delimiter but a comma,
+  ``1,5`` is the number 1.5 (a decimal comma, as Excel writes in many European locales).
 * **Quotes**: fields may be quoted (``"a, b"``), a quote doubled inside one (``"6"" pipe"``),
   line breaks inside quotes are kept; cells are stripped of surrounding blanks.
 * **Blank lines** are skipped; a last column empty on every line, header included (a
@@ -168,6 +169,15 @@ def read_text(path: str | os.PathLike) -> tuple[Path, str]:
 def _parse(text: str, delimiter: str, path: Path, limit: int | None = None
            ) -> tuple[list[list[str]], list[int]]:
     """Non-blank rows (cells stripped) and their file lines, at most ``limit`` rows."""
+    if delimiter == " ":  # runs of blanks, no quoting (UCI's whitespace-aligned .data files)
+        rows, lines = [], []
+        for i, line in enumerate(io.StringIO(text, newline=""), start=1):
+            if cells := line.split():
+                rows.append(cells)
+                lines.append(i)
+                if limit is not None and len(rows) >= limit:
+                    break
+        return rows, lines
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows, lines = [], []
     try:
@@ -184,13 +194,16 @@ def _parse(text: str, delimiter: str, path: Path, limit: int | None = None
 
 
 def sniff_delimiter(text: str, path: Path) -> str:
-    """Comma, semicolon or tab: the most consistent cell count > 1, then the most numbers."""
+    """Comma, semicolon or tab: the most consistent cell count > 1, then the most numbers;
+    " " (runs of blanks) when none of them separates anything."""
     sample = text[:_SNIFF_CHARS]
     if len(sample) < len(text) and "\n" in sample:
         sample = sample[: sample.rindex("\n")]  # no half row at the end
     best: tuple[float, float, int] | None = None
     choice = None
-    for d in DELIMITERS:
+    for d in (*DELIMITERS, " "):
+        if d == " " and choice is not None:
+            break
         rows, _ = _parse(sample, d, path, _SNIFF_ROWS)
         if not rows:
             continue
@@ -199,12 +212,13 @@ def sniff_delimiter(text: str, path: Path) -> str:
             continue
         cells = [c for r in rows[1:] for c in r] or rows[0]
         numbers = sum(cell_kind(c, d != ",") == "number" for c in cells) / len(cells)
-        score = (n / len(rows), numbers, -DELIMITERS.index(d))
+        score = (n / len(rows), numbers, -(DELIMITERS + (" ",)).index(d))
         if best is None or score > best:
             best, choice = score, d
     if choice is None:
         raise ValueError(
-            f"{path} has a single column (no comma, semicolon or tab separates its cells); "
+            f"{path} has a single column (no comma, semicolon, tab or space separates its "
+            "cells); "
             "a data file needs feature columns and a label column"
         )
     return choice
@@ -290,8 +304,7 @@ def read_table(path: str | os.PathLike, *, header: bool | None = None,
         if len(row) != width:
             what = "the header" if header else f"row {lines[0]}"
             raise ValueError(f"{p} row {lines[r]} has {len(row)} cells but {what} has {width}: "
-                             "every row needs one cell per column (quote cells that hold "
-                             f"a {_name(delimiter)})")
+                             f"every row needs one cell per column ({_QUOTE[delimiter]})")
     keep = width
     while keep > 1 and not any(row[keep - 1] for row in rows):
         keep -= 1  # trailing delimiters: a last column empty everywhere, header included
@@ -311,8 +324,9 @@ def read_table(path: str | os.PathLike, *, header: bool | None = None,
     return Table(p, names, header, rows, lines, delimiter, decimal_comma)
 
 
-def _name(delimiter: str) -> str:
-    return {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
+_QUOTE = {",": "quote cells that hold a comma", ";": "quote cells that hold a semicolon",
+          "\t": "quote cells that hold a tab",
+          " ": "cells are split at blanks here, so a cell cannot hold one"}
 
 
 def column_numbers(table: Table, j: int) -> np.ndarray | None:
