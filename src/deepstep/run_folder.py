@@ -59,6 +59,8 @@ def partial_path(final: str | os.PathLike[str]) -> Path:
     'runs/.cat.partial'
     """
     final = Path(final)
+    if final.name in ("", ".", ".."):
+        final = Path(os.path.abspath(final))
     return final.with_name(f".{final.name}{PARTIAL_SUFFIX}")
 
 
@@ -104,7 +106,7 @@ def inspect_out(out: str | os.PathLike[str]) -> tuple[str, Path]:
     out = Path(out)
     partial = partial_path(out)
     if partial.exists():
-        return (BUSY if _locked(partial) else INTERRUPTED), partial
+        return (BUSY if in_use(partial) else INTERRUPTED), partial
     if out.exists() or out.is_symlink():
         if not out.is_dir():
             return NOT_A_FOLDER, out
@@ -240,7 +242,7 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _lock(folder: Path) -> int | None:
+def _lock(folder: str | os.PathLike[str]) -> int | None:
     """Hold an exclusive flock on ``folder`` (None where flock does not exist); raises
     BlockingIOError when another process holds it."""
     try:
@@ -256,7 +258,8 @@ def _lock(folder: Path) -> int | None:
     return fd
 
 
-def _locked(folder: Path) -> bool:
+def in_use(folder: str | os.PathLike[str]) -> bool:
+    """Whether another process holds ``folder``'s lock (a run is writing it)."""
     try:
         fd = _lock(folder)
     except (BlockingIOError, OSError):

@@ -186,7 +186,10 @@ def prepare(settings: Mapping[str, Any]) -> Plan:
     s, from_recipe = resolve_recipe(s, DataShape(m=train.m, n_x=train.n_x, task=task.task,
                                                  n_classes=k))
     check(s, train)
-    splits = hold_out(parts, s["validation"], s["seed"])
+    try:
+        splits = hold_out(parts, s["validation"], s["seed"])
+    except ValueError as e:
+        raise SettingsError("validation", str(e)) from None
     return Plan(s, splits, task, from_recipe)
 
 

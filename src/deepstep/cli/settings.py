@@ -107,7 +107,8 @@ positive_int = _number(int, 1, False, "a whole number >= 1")
 seed_int = _number(int, 0, False, "a seed, a whole number >= 0")
 nonneg_int = _number(int, 0, False, "a number of epochs >= 0 (0 = off)")
 nonneg_float = _number(float, 0.0, False, "a finite number >= 0")
-positive_float = _number(float, 0.0, True, "a finite number > 0 (e.g. a learning rate)")
+positive_float = _number(float, 0.0, True, "a finite number > 0")
+learning_rate = _number(float, 0.0, True, "a learning rate, a finite number > 0")
 fraction = _number(float, 0.0, False, "a fraction in [0, 1)", high=1.0)
 decay = _number(float, 0.0, False, "a decay rate in [0, 1), e.g. 0.9", high=1.0)
 #: Side of the square an image folder is resized to; a fully connected network on more
@@ -194,7 +195,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "data": _path, "test": _path, "label": label_column, "image_size": image_side,
     "task": _choice(["auto", *TASKS], "task"), "layers": parse_layers, "hidden": activations,
     "output": output_activation, "init": _choice(list(engine.INITIALIZERS), "init"),
-    "optimizer": _choice(list(OPTIMIZERS), "optimizer"), "lr": positive_float,
+    "optimizer": _choice(list(OPTIMIZERS), "optimizer"), "lr": learning_rate,
     "momentum": decay, "beta1": decay, "beta2": decay,
     "schedule": _choice(list(SCHEDULES), "schedule"),
     "epochs": positive_int, "iterations": positive_int, "batch_size": parse_batch,

@@ -178,6 +178,10 @@ def check_out(out: str | None, overwrite: bool) -> None:
             raise ValueError("--overwrite needs --out: a new default run folder has nothing "
                              "to replace")
         return
+    here, target = Path.cwd().resolve(), Path(out).resolve()
+    if here == target or target in here.parents:
+        raise ValueError(f"--out {out} is the current folder or holds it: give a folder for "
+                         "the run, e.g. runs/NAME")
     state, path = rf.inspect_out(out)
     if state == rf.NOT_A_FOLDER:
         if Path(os.path.abspath(path)) == Path(os.path.abspath(out)):
@@ -195,10 +199,6 @@ def check_out(out: str | None, overwrite: bool) -> None:
     if state == rf.FULL and not overwrite:
         raise ValueError(f"--out {out} already holds files: give a new folder, or add "
                          "--overwrite to replace it when this run completes")
-    if overwrite and state == rf.FULL:
-        here, target = Path.cwd().resolve(), Path(out).resolve()
-        if here == target or target in here.parents:
-            raise ValueError(f"--overwrite would replace {out}, which holds the current folder")
 
 
 def check_json(path: str | None, out: str | None) -> None:
@@ -236,7 +236,11 @@ def run(args: argparse.Namespace) -> int:
     check_json(settings["json"], settings["out"])
 
     def create() -> rf.RunFolder:
-        return rf.RunFolder.create(settings["out"], overwrite=args.overwrite)
+        try:
+            return rf.RunFolder.create(settings["out"], overwrite=args.overwrite)
+        except FileExistsError:
+            raise ValueError(f"--out {settings['out']}: another deepstep run started writing it "
+                             "while this one loaded its data; give another folder") from None
 
     return execute(run_settings(settings), create, command, settings["json"], resumed=False)
 
@@ -262,6 +266,9 @@ def resume(args: argparse.Namespace, flags: Mapping[str, Any], command: str) -> 
                              f"{settings['epochs']} epochs: --epochs can only extend it")
         settings["epochs"] = epochs
     check_json(flags.get("json"), None)
+    if rf.in_use(partial):
+        raise ValueError(f"--resume {args.resume}: {partial} is in use by another deepstep "
+                         "process (still training?)")
     overwrite = "--overwrite" in _first_command(partial)
 
     def reopen() -> rf.RunFolder:

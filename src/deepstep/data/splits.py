@@ -54,6 +54,24 @@ def check_features(ds: Dataset, n_x: int, what: str) -> None:
                          "use data of the same kind as the training data")
 
 
+def check_finite(ds: Dataset, what: str) -> None:
+    """Raise a ValueError naming the first NaN or infinite value of ``ds.X`` (training on it
+    would end in a non-finite loss blamed on the learning rate).
+
+    Examples
+    --------
+    >>> check_finite(Dataset(np.array([[1.0, np.nan]]), np.array([0, 1]), ["a", "b"]), "d.csv")
+    Traceback (most recent call last):
+    ...
+    ValueError: d.csv holds nan in example 2, feature 1: remove or fill the non-finite values
+    """
+    if ds.X.dtype.kind not in "fc" or np.isfinite(ds.X).all():
+        return
+    j, i = np.argwhere(~np.isfinite(ds.X))[0]
+    raise ValueError(f"{what} holds {ds.X[j, i]} in example {i + 1}, feature {j + 1}: remove or "
+                     "fill the non-finite values")
+
+
 def with_task(ds: Dataset, task: str, what: str) -> Dataset:
     """``ds`` with its labels read for ``task`` ("auto" keeps the loader's reading).
 
@@ -117,6 +135,7 @@ def load_parts(settings: Mapping[str, Any]) -> Splits:
     if settings.get("image_size") is not None:
         options["image_size"] = settings["image_size"]
     data = with_task(load(settings["data"], **options), task, str(settings["data"]))
+    check_finite(data, str(settings["data"]))
     notes = [f"data: {_describe(data)}"]
     if settings.get("test") is not None:
         side = data.image_shape[0] if data.kind == "images" and data.image_shape else None
@@ -124,6 +143,7 @@ def load_parts(settings: Mapping[str, Any]) -> Splits:
         if detect_kind(settings["test"]) != "csv":
             test_options.pop("label_column", None)
         test = with_task(load(settings["test"], **test_options), task, str(settings["test"]))
+        check_finite(test, str(settings["test"]))
         check_features(test, data.n_x, "the test data")
         test = align(test, data.classes, "the test data")
         train = data
@@ -139,7 +159,12 @@ def hold_out(splits: Splits, fraction: float, seed: int) -> Splits:
     """Split a stratified ``fraction`` of the training part off for validation (none for 0)."""
     train, validation, notes = splits.train, None, list(splits.notes)
     if fraction:
-        train, validation = train.split(fraction, seed=seed)
+        try:
+            train, validation = train.split(fraction, seed=seed)
+        except ValueError:
+            raise ValueError(f"a validation fraction of {fraction:g} of {train.m} training "
+                             "examples leaves one side empty: use more data or no validation"
+                             ) from None
         notes.append(f"validation: a stratified {fraction:.0%} of the training part, seed "
                      f"{seed} ({validation.m} examples)")
     notes.append(f"training on {train.m} examples")
