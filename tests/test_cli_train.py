@@ -162,6 +162,35 @@ def test_interrupt_before_training_writes_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_sigterm_before_training_writes_nothing(tmp_path, monkeypatch):
+    import deepstep.training_run as training_run
+
+    monkeypatch.setattr(training_run, "prepare",
+                        lambda settings: signal.raise_signal(signal.SIGTERM))
+    before = signal.getsignal(signal.SIGTERM)
+    code, out, err = run(["train", *QUICK])
+    assert code == 143
+    assert err.strip() == "interrupted by SIGTERM before training began; nothing was written"
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
+
+
+def test_memory_error_is_one_line_with_the_size(tmp_path, monkeypatch):
+    import deepstep.training_run as training_run
+
+    def allocate(plan, seed, folder, log):
+        raise MemoryError("Unable to allocate 37.3 GiB for an array with shape (100000, "
+                          "100000) and data type float32")
+
+    monkeypatch.setattr(training_run, "train_seed", allocate)
+    code, _, err = run(["train", *QUICK, "--out", "r"])
+    assert code == 2
+    assert err.strip() == ("error: out of memory: Unable to allocate 37.3 GiB for an array with "
+                           "shape (100000, 100000) and data type float32; use smaller --layers "
+                           "or --batch-size, or less data")
+    assert list(tmp_path.iterdir()) == []  # the partial folder is removed
+
+
 # --- interrupt and resume in-process ---------------------------------------------------------
 
 
