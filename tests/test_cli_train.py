@@ -140,13 +140,13 @@ def test_default_names_differ_for_runs_in_the_same_second(tmp_path, monkeypatch)
 
 def test_an_out_folder_taken_meanwhile_is_not_mixed(tmp_path):
     folder = rf.RunFolder.create("out")
-    (folder / "model.npz").write_text("new")
+    (folder / "a.txt").write_text("new")
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "model.npz").write_text("someone else's")
+    (tmp_path / "out" / "a.txt").write_text("someone else's")
     final = folder.finish()
     assert re.fullmatch(r"out-[0-9a-f]{4}", final.name)
-    assert (tmp_path / "out" / "model.npz").read_text() == "someone else's"
-    assert (final / "model.npz").read_text() == "new"
+    assert (tmp_path / "out" / "a.txt").read_text() == "someone else's"
+    assert (final / "a.txt").read_text() == "new"
 
 
 def test_interrupt_before_training_writes_nothing(tmp_path, monkeypatch):

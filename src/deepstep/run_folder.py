@@ -30,7 +30,7 @@ from typing import Any
 from .files import atomic_write
 
 #: The files of a run folder (see :mod:`deepstep.training_run` for what each holds).
-MODEL_FILE = "model.npz"
+MODEL_FILE = "model.safetensors"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.jsonl"

@@ -12,7 +12,7 @@ The run folder
 Written in a hidden sibling ``.<name>.partial`` and renamed to ``<name>`` when complete
 (:mod:`deepstep.run_folder`); the default name is ``runs/<YYYYmmdd-HHMMSS>-<4 hex>``.
 
-``model.npz``
+``model.safetensors``
     The model of the first seed (:meth:`deepstep.Network.save`; ``config_`` holds the
     hyperparameters, the data description, the metrics and the notes).
 ``metrics.json``
@@ -68,6 +68,8 @@ if TYPE_CHECKING:
     from .targets import TaskChoice
 
 Log = Callable[[str], None]
+#: The model file of a run folder (also :data:`deepstep.run_folder.MODEL_FILE`).
+MODEL_FILE = rf.MODEL_FILE
 
 #: The value of a setting left to the default recipe (resolved by :func:`prepare`).
 RECIPE = "recipe"
