@@ -92,8 +92,12 @@ ADAPTIVE = ("adam", "rmsprop")
 #: Optimiser settings: setting -> {optimiser: its keyword}.
 OPTIMIZER_SETTINGS = {"momentum": {"momentum": "beta"}, "beta1": {"adam": "beta1"},
                       "beta2": {"adam": "beta2", "rmsprop": "beta2"}}
-#: A full-batch run writes a checkpoint every this many iterations (an iteration is an
-#: epoch of one step there; a checkpoint every step would cost more than the step).
+#: A full-batch run writes a checkpoint every this many iterations. An iteration is an
+#: epoch of one step there, and a checkpoint costs more than the step: on the course's cat
+#: network (12288-20-7-5-1, float64, 209 examples) a checkpoint took 1.3 steps' time with gd
+#: and 1.5 with Adam (written atomically, with fsync), so one every 100 iterations adds
+#: about 1.5%. Mini-batch runs write one per epoch, which has many steps. An interrupt
+#: writes one whenever it comes.
 CHECKPOINT_EVERY_ITERATIONS = 100
 
 

@@ -66,7 +66,8 @@ gives every value used and which came from the recipe. Layers: defaults < --pres
 
 The run is written in a hidden folder beside --out (.NAME.partial) and renamed to NAME
 when complete. Ctrl-C or SIGTERM finishes the current batch, saves a checkpoint there and
-prints the command that resumes it (exit status 130 / 143).""")
+prints the command that resumes it (exit status 130 / 143). With --seeds the seeds train
+in turn; a resume skips those already finished.""")
     a = p.add_argument
 
     def setting(flag: str, key: str, text: str, default: Any, **kw: Any) -> None:
