@@ -4,11 +4,14 @@ resumed runs that end with the bits of the uninterrupted run, and concurrent run
 A signal at an exact step: the child runs the CLI with one extra callback that sends the
 signal to its own process after the N-th batch (the handler and everything after it are the
 real ones). A signal from outside: the parent reads the progress lines and sends SIGINT.
-Processes that do not depend on each other run at the same time, to keep the test short.
+The interrupted runs are real processes, started together; the uninterrupted references and
+the resumes run in this process (``main``), which has its imports loaded already.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -23,6 +26,7 @@ import pytest
 
 from deepstep import Network
 from deepstep import run_folder as rf
+from deepstep.cli import main
 
 KILL = """
 import os, signal, sys
@@ -73,6 +77,19 @@ def run_all(jobs: list) -> list[tuple[int, str, str]]:
     return [finish(p) for p in [start(*job) for job in jobs]]
 
 
+def here(argv: list, cwd: Path) -> tuple[int, str, str]:
+    """``deepstep argv`` in this process, in the folder ``cwd``."""
+    out, err = io.StringIO(), io.StringIO()
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([str(a) for a in argv])
+    finally:
+        os.chdir(old)
+    return code, out.getvalue(), err.getvalue()
+
+
 def weights(path: Path) -> dict[str, bytes]:
     return {k: v.dtype.str.encode() + v.tobytes() for k, v in Network.load(path).params.items()}
 
@@ -108,11 +125,9 @@ def resume_command(err: str) -> list[str]:
 def references(tmp_path_factory) -> Path:
     """The uninterrupted runs."""
     root = tmp_path_factory.mktemp("whole")
-    results = run_all([([*"train".split(), *MINI, "--out", "mini"], root, None, 0),
-                       (["train", *FULL, "--out", "full"], root, None, 0),
-                       (["train", *MINI, "--epochs", "2", "--seeds", "3", "--out", "seeds"],
-                        root, None, 0)])
-    for code, _, err in results:
+    for argv in (["train", *MINI, "--out", "mini"], ["train", *FULL, "--out", "full"],
+                 ["train", *MINI, "--epochs", "2", "--seeds", "3", "--out", "seeds"]):
+        code, _, err = here(argv, root)
         assert code == 0, err
     return root
 
@@ -142,8 +157,9 @@ def test_interrupted_runs_resume_to_the_same_bits(references, tmp_path):
         assert (partial / rf.CHECKPOINT_FILE).is_file() and (partial / rf.SETTINGS_FILE).is_file()
         command = resume_command(err)
         assert command == ["train", "--resume", f".run{i}.partial"]
-        resumes.append((command, tmp_path, None, 0))
-    for i, (code, _, err) in enumerate(run_all(resumes)):
+        resumes.append(command)
+    for i, command in enumerate(resumes):
+        code, _, err = here(command, tmp_path)
         assert code == 0, (i, err)
         assert not (tmp_path / f".run{i}.partial").exists()
         assert_same_run(references / CASES[i][0], tmp_path / f"run{i}")
@@ -160,9 +176,8 @@ def test_interrupted_twice_and_killed(references, tmp_path):
     assert code == 130 and kcode == -signal.SIGKILL
     code, _, err = finish(start(resume_command(err), tmp_path, 12, signal.SIGTERM))
     assert code == 143, err
-    results = run_all([(resume_command(err), tmp_path, None, 0),
-                       (["train", "--resume", "killed"], tmp_path, None, 0)])
-    for code, _, err in results:
+    for command in (resume_command(err), ["train", "--resume", "killed"]):
+        code, _, err = here(command, tmp_path)
         assert code == 0, err
     assert_same_run(references / "mini", tmp_path / "twice")
     assert_same_run(references / "full", tmp_path / "killed")
@@ -171,7 +186,6 @@ def test_interrupted_twice_and_killed(references, tmp_path):
 def test_sigint_from_outside(tmp_path):
     flags = ["train", "--data", "digits", "--layers", "16", "--batch-size", "16", "--epochs",
              "40", "--lr", "0.003", "--validation", "0"]
-    whole = start([*flags, "--out", "whole"], tmp_path)
     p = start([*flags, "--out", "cut"], tmp_path)
     assert p.stderr is not None
     for line in p.stderr:  # the progress lines, one per epoch off a terminal
@@ -180,9 +194,8 @@ def test_sigint_from_outside(tmp_path):
             break
     code, _, rest = finish(p)
     assert code == 130, rest
-    command = resume_command(rest)
-    assert finish(start(command, tmp_path))[0] == 0
-    assert finish(whole)[0] == 0
+    assert here(resume_command(rest), tmp_path)[0] == 0
+    assert here([*flags, "--out", "whole"], tmp_path)[0] == 0
     assert_same_run(tmp_path / "whole", tmp_path / "cut")
 
 
