@@ -3,7 +3,7 @@
 In increasing priority: the defaults (:func:`default_settings`), a preset (``--preset
 course``), a TOML file (``--config run.toml``, :func:`read_config`) and the command-line flags
 (:func:`resolve_settings`). A training setting that none of them gives is left as
-:data:`deepstep.training_run.RECIPE`: the library fills it from the default recipe
+:data:`deepstep.run_plan.RECIPE`: the library fills it from the default recipe
 (:func:`deepstep.recipe.recipe`) once the data are loaded, since the recipe adapts to the
 data's shape. The value parsers are shared by argparse and the TOML reader, so a value means
 the same in both.
@@ -22,8 +22,8 @@ from .. import engine
 from ..data import MODES
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..recipe import DEFAULTS as RECIPE_DEFAULTS
+from ..run_plan import RECIPE, RECIPE_KEYS
 from ..targets import TASKS
-from ..training_run import RECIPE, RECIPE_KEYS
 
 #: The course's application (course 1, week 4, "Deep Neural Network - Application"):
 #: L_layer_model(X / 255, Y, [n_x, 20, 7, 5, 1], learning_rate=0.0075, num_iterations=2500).
@@ -212,7 +212,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
 
 def default_settings() -> dict[str, Any]:
     """The settings of a bare ``deepstep train``: the bundled digits, the recipe for every
-    training setting (:data:`deepstep.training_run.RECIPE`, resolved once the data are
+    training setting (:data:`deepstep.run_plan.RECIPE`, resolved once the data are
     loaded), the optimiser's own momentum / beta1 / beta2 (None), seed 0, one seed.
     """
     settings: dict[str, Any] = {

@@ -22,7 +22,7 @@ from typing import Any
 from .. import run_folder as rf
 from ..data.splits import TEST_FRACTION
 from ..optim import get_optimizer
-from ..training_run import PLAIN_GD_LR, VALIDATION_FRACTION
+from ..run_plan import PLAIN_GD_LR, VALIDATION_FRACTION
 from .common import add_command, shown, typed, with_default
 from .settings import (
     PARSERS,
@@ -157,7 +157,7 @@ in turn; a resume skips those already finished.""")
 
 def shown_image_size() -> int:
     """The image side used when ``--image-size`` is not given."""
-    from ..training_run import image_size_default
+    from ..run_plan import image_size_default
 
     return image_size_default()
 
