@@ -134,6 +134,7 @@ class RunFolder:
         self.default_name, self.overwrite = default_name, overwrite
         self._created = created  # folders made for this run (removed again by discard)
         self._lock = _lock(partial)
+        self.complete = False  # every file written: never discard it from here on
 
     def __truediv__(self, name: str) -> Path:
         return self.partial / name
@@ -182,11 +183,16 @@ class RunFolder:
         once the new one is in place). Without it, if the final name was taken while this run
         trained, the run gets a free sibling name (a new suffix) rather than mixing.
         """
+        self.complete = True
         target = self.final
         if self.overwrite and (target.exists() or target.is_symlink()):
             old = target.with_name(f".{target.name}.old-{secrets.token_hex(3)}")
             os.rename(target, old)
-            os.rename(self.partial, target)
+            try:
+                os.rename(self.partial, target)
+            except OSError:
+                os.rename(old, target)  # put the old run back
+                raise
             _remove(old)
         else:
             while True:

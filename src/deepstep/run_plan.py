@@ -154,7 +154,7 @@ def resolve_recipe(settings: Mapping[str, Any], shape: Any) -> tuple[dict[str, A
     s = dict(settings)
     filled = []
     for key, rkey in RECIPE_KEYS.items():
-        if not _is_recipe(s.get(key, RECIPE if key in settings else None)):
+        if not _is_recipe(s.get(key)):
             continue
         value = base[rkey]
         if key == "lr" and s["optimizer"] != base["optimizer"] and not (

@@ -333,7 +333,7 @@ def execute(settings: dict[str, Any], make_folder: Any, command: str, json_path:
                 folder.release()
                 raise
             except BaseException:
-                if resumed:
+                if resumed or folder.complete:  # a run to resume, or a finished one
                     folder.release()
                 else:
                     folder.discard()
