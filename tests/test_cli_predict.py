@@ -182,14 +182,17 @@ def test_csv_columns_found_by_name_and_one_hot_expanded(tmp_path):
     net.config_["data"] = {"name": "shop.csv", "kind": "csv", "classes": None,
                            "image_shape": None, "value_max": None,
                            "features": {"names": ["size", "colour"],
-                                        "categorical": {"colour": ["blue", "green", "red"]}}}
+                                        "categorical": {"colour": ["blue", "green", "red"]},
+                                        "label": "label", "label_index": 2}}
     path = net.save(tmp_path / "m.safetensors")
     new = write_csv(tmp_path / "new.csv", ["colour", "label", "size"],
-                    [["red", "?", -2.0], ["green", "?", -2.0], ["blue", "?", 3.0],
-                     ["purple", "?", 0.0]])
-    code, out, err = run(["predict", "--model", path, new])
+                    [["red", "?", -2.0], ["green", "?", -2.0], ["blue", "?", 3.0]])
+    odd = write_csv(tmp_path / "odd.csv", ["size", "colour"], [[0.0, "purple"]])
+    code, out, err = run(["predict", "--model", path, new, odd])
     assert code == 1
     expected = net.predict(np.array([[-2.0, 0, 0, 1], [-2.0, 0, 1, 0], [3.0, 1, 0, 0]]).T)[0]
     assert [LINE.match(s)["label"] for s in out.splitlines()] == list(expected)
-    assert err.strip() == (f"error: {new}:5: column 'colour': category 'purple' was not seen "
-                           "in training (known: blue, green, red)")
+    assert [LINE.match(s)["name"] for s in out.splitlines()] == [f"{new}:{i}" for i in (2, 3, 4)]
+    assert err.startswith(f"error: {odd} row 2, column 'colour': category 'purple' was not seen "
+                          "in training")
+    assert len(err.splitlines()) == 1

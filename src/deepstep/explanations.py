@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .attributions import Explanation, attribute
+from .data.input_rows import header_names
 from .data.inputs import Inputs, Item
 from .predictions import class_names
 
@@ -191,7 +192,8 @@ def ranking(net: Network, explained: Explained, i: int, top: int) -> str:
     ex = explained.explanation
     item = explained.inputs.items[i]
     a = ex.attributions[:, i]
-    names = item.features or [f"x{j + 1}" for j in range(a.size)]
+    names = item.features or (header_names(item.source, a.size) if item.source else None) \
+        or [f"x{j + 1}" for j in range(a.size)]
     lines = [f"{item.name}: predicted {said(explained, i)}; {ex.method.replace('_', ' ')} of "
              f"{score_words(net, explained.explained[i])}"]
     order = np.argsort(-np.abs(a), kind="stable")[:top]

@@ -119,8 +119,8 @@ def explain_inputs(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a folder for the PNGs")
     inputs = read_inputs(net, args.inputs)
-    for name, why in inputs.failures:
-        print(f"error: {name}: {why}", file=sys.stderr)
+    for line in inputs.failure_lines():
+        print(f"error: {line}", file=sys.stderr)
     if not inputs.items:
         return EXIT_USAGE
     images = {i: img for i, it in enumerate(inputs.items)

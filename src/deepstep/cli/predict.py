@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     net = load_model(args.model)
     check_top_k(net, args.top_k)
     inputs = read_inputs(net, args.inputs)
-    for name, why in inputs.failures:
-        print(f"error: {name}: {why}", file=sys.stderr)
+    for line in inputs.failure_lines():
+        print(f"error: {line}", file=sys.stderr)
     if not inputs.items:
         return EXIT_USAGE
     for line in inputs.notices():

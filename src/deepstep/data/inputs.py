@@ -42,18 +42,15 @@ MAX_PIXELS = 64_000_000
 def data_meta(ds: Dataset) -> dict[str, Any]:
     """What ``predict`` needs to read new inputs like the training data (``config_["data"]``).
 
-    ``features`` holds the CSV header's feature columns and the categories of one-hot
-    encoded columns when the loader recorded them (``ds.feature_names``,
-    ``ds.categories``), else None.
+    ``features`` is the CSV loader's description of the feature columns (names, one-hot
+    categories, label column: :meth:`deepstep.data.features.Features.to_dict`), None for
+    other kinds of data.
     """
-    names = getattr(ds, "feature_names", None)
-    categorical = getattr(ds, "categories", None) or {}
+    features = getattr(ds, "features", None)
     return {"name": ds.name, "kind": ds.kind, "classes": ds.classes,
             "image_shape": list(ds.image_shape) if ds.image_shape else None,
             "value_max": float(np.max(ds.X)) if ds.image_shape and ds.m else None,
-            "features": {"names": list(names) if names else None,
-                         "categorical": {str(k): [str(c) for c in v]
-                                         for k, v in dict(categorical).items()}}}
+            "features": None if features is None else features.to_dict()}
 
 
 def load_for_model(net: Network, source: str) -> Dataset:
@@ -92,8 +89,10 @@ class Item:
     image : ndarray of shape (H, W, C), uint8, or None
         The picture after conversion and resizing (what the model sees), for images.
     features : list of str or None
-        The name of each entry of ``x`` for a CSV row (header columns, one-hot columns as
-        ``column=category``), when known.
+        The name of each entry of ``x`` for a CSV row (the model's recorded columns, one-hot
+        columns as ``column=category``), when known.
+    source : Path or None
+        The file the example came from.
     notes : list of str
         What was changed to fit the model ("resized from 150x100 to 64x64").
     """
@@ -102,6 +101,7 @@ class Item:
     x: NDArray
     image: NDArray | None = None
     features: list[str] | None = None
+    source: Path | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -111,6 +111,17 @@ class Inputs:
 
     items: list[Item]
     failures: list[tuple[str, str]]
+
+    def failure_lines(self) -> list[str]:
+        """One "<input>: why" line per failure (the reason alone when it names the input).
+
+        Examples
+        --------
+        >>> Inputs([], [("a.png", "no such file"), ("b.csv", "b.csv row 2: bad")]).failure_lines()
+        ['a.png: no such file', 'b.csv row 2: bad']
+        """
+        return [why if why.startswith(name) else f"{name}: {why}"
+                for name, why in self.failures]
 
     @property
     def X(self) -> NDArray:
@@ -215,9 +226,8 @@ def read_inputs(net: Network, paths: Sequence[str | Path] | Iterable[Source]) ->
             try:
                 if src.kind == "csv":
                     rows = read_csv_rows(net, src.path)
-                    items += [Item(f"{src.name}:{line}", x, features=rows.names)
-                              for line, x in rows.values]
-                    failures += [(f"{src.name}:{line}", why) for line, why in rows.failures]
+                    items += [Item(name, rows.X[:, i], features=rows.features,
+                                   source=src.path) for i, name in enumerate(rows.names)]
                 else:
                     items.append(read_image(net, src.path, src.name))
             except ValueError as e:
@@ -277,7 +287,7 @@ def read_image(net: Network, path: Path, name: str | None = None) -> Item:
     x: NDArray = pixels.reshape(-1)
     if top and top != 255:  # the training images' range, e.g. 0..16 for the bundled digits
         x = x.astype(np.float64) * (top / 255.0)
-    return Item(name or str(path), x, image=pixels, notes=notes)
+    return Item(name or str(path), x, image=pixels, source=path, notes=notes)
 
 
 _MODE_NAMES = {"L": "grey", "LA": "grey with transparency", "1": "black-and-white",
