@@ -62,7 +62,7 @@ def test_table_lists_runs_and_notes_the_skipped(runs_dir):
                           "20250103-090000-real"]
     assert rows["20250101-120000-aaaa"] == [
         "20250101-120000-aaaa", "2025-01-01 12:00", "digits", "16", "adam", "0.003", "32", "4",
-        "0", "0", "0.91", "0.31", "2.0 s"]
+        "0", "0", "0.91", "0.31", "2 s"]
     assert rows["20250102-120000-bbbb"][3] == "32,16"
     assert rows["20250102-120000-bbbb"][-1] == "1.5 min"
     real = rows["20250103-090000-real"]  # read from the model file and metrics.json

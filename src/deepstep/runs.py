@@ -292,8 +292,8 @@ def _fmt_date(d: _dt.datetime | None) -> str:
 def _fmt_time(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
+    if seconds < 60:  # two significant digits: small runs take hundredths of a second
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
     return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
 
 
