@@ -23,7 +23,7 @@ from .engine.metrics import accuracy, predict_classes
 from .engine.regularizers import l2_cost
 from .engine.validation import check_labels, check_X
 from .optim import Optimizer, get_optimizer, get_schedule
-from .recipe import DEFAULTS, DataShape, recipe
+from .recipe import DEFAULTS, DataShape, learning_rate_for, recipe
 from .targets import TargetEncoder, check_task, detect_task
 from .training import callbacks as cb
 from .training.batches import ArrayBatches, BatchSource, StreamBatches
@@ -359,11 +359,11 @@ class Network:
                      validation_split=validation_split, preprocess=preprocess)
         if epochs is not None and iterations is not None:
             raise ValueError("give epochs or iterations, not both")
-        s = _settings(recipe(shape), given)
+        base = recipe(shape)
+        s = _settings(base, given)
         opt = get_optimizer(s["optimizer"], **optimizer_hyper)
-        if s["learning_rate"] is None:
-            adaptive = opt.name in ("adam", "rmsprop")
-            s["learning_rate"] = DEFAULTS["learning_rate"] if adaptive else 0.0075
+        if learning_rate is None:
+            s["learning_rate"] = learning_rate_for(opt.name, base)
         if not s["learning_rate"] > 0:
             raise ValueError(f"learning_rate must be positive, got {s['learning_rate']}")
         keep_probs = keep_probabilities(s["dropout"], self.n_layers - 1)
