@@ -386,6 +386,7 @@ class Network:
             history["val_loss"], history["val_accuracy"] = [], []
         acts, loss = self.activations, self.loss
         classify = self.task != "regression"
+        self.params = engine.flat.pack(self.params)  # one buffer: the optimiser's fast path
         state = opt.init(self.params)
         workspace = engine.Workspace()  # the step's arrays, allocated once, reused every step
         best: tuple[float, dict[str, Array], int] | None = None
@@ -436,7 +437,7 @@ class Network:
         if bar is not None:
             bar.close()
         if best is not None:
-            self.params = best[1]
+            self.params.update(best[1])  # copied into the buffer, not rebound
             self.config_["best_epoch"] = best[2]
         self.history_ = history
         if classify and not streaming:
@@ -570,8 +571,8 @@ class _ArrayBatches:
         for k in range(0, self.m, batch_size):
             idx = order[k:k + batch_size]
             Xb, Yb = self._buffers(idx.size)
-            np.take(self.rows, idx, axis=0, out=Xb)
-            np.take(self.Y_rows, idx, axis=0, out=Yb)
+            np.take(self.rows, idx, axis=0, out=Xb, mode="clip")  # "clip": unbuffered, 2x
+            np.take(self.Y_rows, idx, axis=0, out=Yb, mode="clip")  # faster (idx is valid)
             yield Xb.T, Yb.T
 
     def _buffers(self, b: int) -> tuple[Array, Array]:

@@ -62,6 +62,8 @@ def train_step(
     cost = compute_cost(AL, Y, loss, params, l2)
     grads = backward(AL, Y, caches, activations, loss, l2=l2, workspace=workspace)
     del caches
+    if workspace is not None:  # one flat gradient buffer when the parameters are flat
+        grads = workspace.gradients(grads)
     if clip_norm:
         clip_by_global_norm(grads, clip_norm)
     _, state = optimizer.update(params, grads, state, lr, t, inplace=True)
