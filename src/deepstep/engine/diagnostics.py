@@ -63,8 +63,13 @@ def warn_if_collapsed(X: NDArray, Y: NDArray, params: dict[str, NDArray],
                       *, stacklevel: int = 2) -> None:
     """Predict the training set once and warn (RuntimeWarning) with :func:`collapse_message`.
 
+    A final cost clearly below the class prior's entropy rules a collapse out without the
+    forward pass over the training set (which cost as much as an epoch of forward steps).
+
     ``stacklevel`` counts from the caller of this function, as in :func:`warnings.warn`.
     """
+    if final_cost < 0.98 * prior_entropy(Y):
+        return  # better than the class prior: not collapsed, no need to predict
     predicted = predict_classes(predict_forward(X, params, activations))
     message = collapse_message(Y, predicted, final_cost, init)
     if message:
