@@ -86,6 +86,10 @@ class Network:
         for the course initialisers). Same seed and data give identical bits.
     loss : str, optional
         Overrides the loss that goes with the output activation.
+    solver : {"auto", "primal", "dual"}
+        "dual" keeps the first layer as W1 = c W1_0 + A X^T (gd and momentum only), far
+        cheaper when n_x >> m; "auto" takes it when the cost model of
+        :mod:`deepstep.engine.dual` says so. The fitted weights are the same either way.
 
     Attributes
     ----------
@@ -113,7 +117,9 @@ class Network:
         dtype: str = "float32",
         seed: int = 0,
         loss: str | None = None,
+        solver: str = "auto",
     ) -> None:
+        self.solver = engine.dual.check_solver(solver)
         self.layer_dims = engine.initializers.validate_layer_dims(layer_dims)
         L = len(self.layer_dims) - 1
         self.hidden = [hidden] * (L - 1) if isinstance(hidden, str) else list(hidden)
@@ -347,6 +353,8 @@ class Network:
             self._infer_output(source.labels())
             self._fit_stream_preprocessor(source, preprocess)
             train = _StreamBatches(source, self, shuffle)
+            dual, solver_note = engine.dual.plan(self.solver, opt, None, self.params,
+                                                 batch_size=batch_size, epochs=epochs)
             m = source.m
         else:
             if Y is None:
@@ -363,7 +371,12 @@ class Network:
             self._fit_preprocessor(Xa, preprocess)
             Xp = self._inputs(Xa)
             Yp = self._encode(Ycheck, Xp.shape[1])
-            train = _ArrayBatches(Xp, Yp, batch_size, self.rng if shuffle else None)
+            dual, solver_note = engine.dual.plan(
+                self.solver, opt, Xp, self.params, batch_size=batch_size, epochs=epochs, l2=l2,
+                clip_norm=clip_norm, validation=validation_data is not None)
+            # the dual path batches example indices (columns of its K = X^T X), not X itself
+            train = _ArrayBatches(Xp if dual is None else np.arange(Xp.shape[1])[None, :], Yp,
+                                  batch_size, self.rng if shuffle else None)
             m = Xp.shape[1]
         if early_stopping and validation_data is None:
             raise ValueError("early_stopping needs validation_data or validation_split")
@@ -378,7 +391,7 @@ class Network:
             "optimizer_hyper": opt.hyper, "learning_rate": learning_rate, "schedule": schedule,
             "l2": l2, "dropout": _per_hidden_layer(dropout, self.n_layers - 1),
             "clip_norm": clip_norm, "early_stopping": early_stopping, "seed": self.seed,
-            "m": m,
+            "m": m, "solver": solver_note,
         }
         history: dict[str, list[float]] = {k: [] for k in
                                            ("epoch", "loss", "accuracy", "lr", "seconds")}
@@ -400,7 +413,7 @@ class Network:
             for Xb, Yb in train.epoch(batch_size):
                 n_batches += 1
                 t += 1
-                J, AL, state = train_step(
+                J, AL, state = (train_step if dual is None else dual.train_step)(
                     Xb, Yb, self.params, acts, loss, opt, state, lr, t, l2=l2,
                     keep_probs=keep_probs, rng=self.rng, clip_norm=clip_norm,
                     workspace=workspace)
@@ -421,6 +434,8 @@ class Network:
             if val is not None:
                 # the same objective as the training loss: data loss + the L2 penalty as a
                 # training batch sees it, so the two curves can be compared
+                if dual is not None:  # W1 = c W1_0 + A X^T, formed for the validation
+                    dual.sync(self.params, state)
                 v = self._score(*val, l2=l2, penalty_m=min(batch_size or m, m))
                 history["val_loss"].append(v["loss"])
                 history["val_accuracy"].append(v.get("accuracy", float("nan")))
@@ -436,6 +451,8 @@ class Network:
                     break
         if bar is not None:
             bar.close()
+        if dual is not None:
+            dual.sync(self.params, state)
         if best is not None:
             self.params.update(best[1])  # copied into the buffer, not rebound
             self.config_["best_epoch"] = best[2]

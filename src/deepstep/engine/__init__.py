@@ -4,7 +4,7 @@ Everything else (the course API, :class:`deepstep.Network`, the estimators, the 
 front over these functions.
 """
 
-from . import flat
+from . import dual, flat
 from .activations import ACTIVATIONS, Activation, get_activation
 from .flat import FlatParams
 from .initializers import INITIALIZERS, initialize
@@ -31,6 +31,7 @@ __all__ = [
     "Workspace",
     "backward",
     "compute_cost",
+    "dual",
     "flat",
     "forward",
     "get_activation",
