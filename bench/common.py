@@ -7,6 +7,7 @@ each, ...), with the same BLAS thread count for NumPy/scikit-learn (threadpoolct
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import os
@@ -22,7 +23,6 @@ import numpy as np
 from deepstep.paths import data_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
-DATE = "2026-11-22"
 
 
 def threads() -> int:
@@ -122,7 +122,7 @@ def machine() -> dict:
     from threadpoolctl import threadpool_info
 
     info = {
-        "date": DATE,
+        "date": datetime.date.today().isoformat(),
         "cpus": os.cpu_count(),
         "threads": threads(),
         "python": platform.python_version(),

@@ -205,10 +205,13 @@ CASES = {
 }
 
 
-def run(quick: bool = False, only: str | None = None) -> dict[str, dict[str, float]]:
+def run(quick: bool = False, only: str | None = None, threads_: int | None = None
+        ) -> dict[str, dict[str, float]]:
+    """The itemised step of each case (microseconds); ``threads_`` BLAS threads (default
+    :func:`common.threads`)."""
     rounds, calls, epochs = (3, 2, 1) if quick else (7, 20, 3)
     out = {}
-    with threadpool_limits(limits=threads()):
+    with threadpool_limits(limits=threads_ or threads()):
         for name, (dims, data, batch, dtype, opt, output) in CASES.items():
             if only and only not in name:
                 continue
