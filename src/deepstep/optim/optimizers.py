@@ -12,7 +12,8 @@ Flat fast path: when ``inplace=True`` and the parameters and gradients are
 parameters and its Workspace give), each line of a formula below is one NumPy call over the
 whole network's buffer instead of one per array; the state is then FlatParams too (``init``
 of flat parameters makes it so; a per-array state is packed at the first flat step). The
-numbers are the per-array in-place path's, bit for bit.
+buffers are split across as many threads as the BLAS uses (:mod:`deepstep.engine.parallel`).
+The numbers are the per-array in-place path's, bit for bit.
 
 The in-place paths compute in the parameters' dtype. The pure path (``inplace=False``) keeps
 its historical arithmetic, where Adam's two bias-correction constants are NumPy float64 and
@@ -39,6 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..engine.flat import FlatParams, flat_like, flat_pair
+from ..engine.parallel import run_split
 from ..registry import resolve_name
 
 Array = NDArray[np.floating]
@@ -104,15 +106,18 @@ def gd() -> Optimizer:
     def init(params: Params) -> State:
         return {}
 
+    def step(P, dP, tmp, lr):
+        P -= np.multiply(dP, lr, out=tmp)
+
     def update(params, grads, state, lr, t=1, inplace=False):
         if inplace and flat_pair(params, grads):
             P = params.buffer
-            P -= np.multiply(grads.buffer, float(lr), out=scratch("", P))
+            run_split(step, (P, grads.buffer, scratch("", P)), float(lr))
             return params, state
         new = _target(params, inplace)
         for k, g in _pairs(params):
             if inplace:
-                new[k] -= np.multiply(grads[g], lr, out=scratch(k, new[k]))
+                step(new[k], grads[g], scratch(k, new[k]), lr)
             else:
                 new[k] = params[k] - lr * grads[g]
         return new, state
@@ -135,7 +140,8 @@ def momentum(beta: float = 0.9) -> Optimizer:
     def update(params, grads, state, lr, t=1, inplace=False):
         if inplace and flat_pair(params, grads):
             v = _flat_state(state["v"], params)
-            step(params.buffer, grads.buffer, v.buffer, scratch("", v.buffer), float(lr))
+            run_split(step, (params.buffer, grads.buffer, v.buffer, scratch("", v.buffer)),
+                      float(lr))
             return params, {"v": v}
         new = _target(params, inplace)
         v = state["v"] if inplace else {k: a.copy() for k, a in state["v"].items()}
@@ -168,7 +174,8 @@ def rmsprop(beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
     def update(params, grads, state, lr, t=1, inplace=False):
         if inplace and flat_pair(params, grads):
             s = _flat_state(state["s"], params)
-            step(params.buffer, grads.buffer, s.buffer, scratch("", s.buffer), float(lr))
+            run_split(step, (params.buffer, grads.buffer, s.buffer, scratch("", s.buffer)),
+                      float(lr))
             return params, {"s": s}
         new = _target(params, inplace)
         s = state["s"] if inplace else {k: a.copy() for k, a in state["s"].items()}
@@ -209,8 +216,8 @@ def adam(beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimiz
         eps_c2, rate = eps * c2, float(lr) * c2 / c1
         if inplace and flat_pair(params, grads):
             v, s = _flat_state(state["v"], params), _flat_state(state["s"], params)
-            step(params.buffer, grads.buffer, v.buffer, s.buffer, scratch("", v.buffer),
-                 eps_c2, rate)
+            run_split(step, (params.buffer, grads.buffer, v.buffer, s.buffer,
+                             scratch("", v.buffer)), eps_c2, rate)
             return params, {"v": v, "s": s}
         new = _target(params, inplace)
         if inplace:
