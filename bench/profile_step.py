@@ -14,7 +14,8 @@ For the MNIST network (784-256-128-10, Adam, batch 128, float32) and the cat net
 - Python call overhead: the product-free tiny step minus its optimiser update;
 - batch gather: copying a shuffled mini-batch into the step's contiguous buffers;
 - bookkeeping: the rest of ``Network.fit`` per step (the loop, labels, running accuracy,
-  history, the end-of-fit checks), from timing ``fit`` itself.
+  history, the end-of-fit checks), from timing ``fit`` itself (on the primal path, which is
+  what the other parts time; the dual path's cat timings are in bench_cat.py).
 
 Each part is CPU time of this process (``time.process_time``, which a machine shared with
 other jobs disturbs less than wall-clock time), median over interleaved rounds. With more
@@ -27,6 +28,7 @@ than one BLAS thread the products' CPU time is the sum over threads: run it with
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 import time
@@ -159,7 +161,8 @@ class Case:
 
     def fit(self, epochs: int) -> float:
         """CPU microseconds per step of Network.fit (from the same initial weights)."""
-        net = Network(self.dims, dtype=np.dtype(self.dtype).name, seed=0)
+        primal = {"solver": "primal"} if "solver" in inspect.signature(Network).parameters else {}
+        net = Network(self.dims, dtype=np.dtype(self.dtype).name, seed=0, **primal)
         net.params = {k: v.copy() for k, v in self.params.items()}
         start = time.process_time()
         net.fit(self.X, self.y, epochs=epochs, batch_size=self.batch, optimizer=self.optimizer,
