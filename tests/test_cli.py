@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -14,8 +15,10 @@ import pytest
 from PIL import Image
 
 from deepstep import Network
-from deepstep.cli import main
+from deepstep.cli import COMMANDS, main
+from deepstep.cli.common import Parser
 from deepstep.explain import count_params, training_cost
+from deepstep.gradcheck import TOLERANCE
 from deepstep.model import DEFAULTS
 
 
@@ -109,16 +112,16 @@ def test_train_default_is_digits_with_defaults(digits_run):
 
 
 def test_train_without_flags_uses_defaults_and_says_where(tmp_path, monkeypatch):
-    import deepstep.pipeline as pipeline
+    import deepstep.training_run as training_run
 
     seen = {}
-    real = pipeline.train_seed
+    real = training_run.train_seed
 
     def spy(settings, splits, seed, log):
         seen.update(settings)
         return real({**settings, "epochs": 2}, splits, seed, log)  # keep the test quick
 
-    monkeypatch.setattr(pipeline, "train_seed", spy)
+    monkeypatch.setattr(training_run, "train_seed", spy)
     monkeypatch.chdir(tmp_path)
     out = ok(["train"])
     assert seen["layers"] == DEFAULTS["hidden_layers"] and seen["epochs"] == DEFAULTS["epochs"]
@@ -175,9 +178,9 @@ def test_csv_train_evaluate_predict(tmp_path):
 def test_regression_on_bundled_diabetes(tmp_path):
     out = ok(["train", "--data", "diabetes", "--layers", "8", "--epochs", "3", "--out", tmp_path])
     assert "regression" in out
-    assert re.search(r"^split\s+examples\s+loss\s+mse\s+r2$", out, re.M)
+    assert re.search(r"^split\s+examples\s+loss\s+r2\s+mae\s+rmse$", out, re.M)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert set(metrics["test"]) == {"loss", "mse", "r2"}
+    assert set(metrics["test"]) == {"loss", "r2", "mae", "rmse"}
 
 
 # --- the course's cat data ---------------------------------------------------------------------
@@ -279,6 +282,58 @@ def test_predict_rescales_images_to_the_training_range(digits_run, tmp_path):
 def test_help_has_examples(command):
     code, out, _ = run([command, "--help"])
     assert code == 0 and "examples:\n  deepstep " + command in out
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    """Each command's parser, built the way ``main`` builds them."""
+    subs = Parser(prog="deepstep").add_subparsers()
+    return {cmd.__name__.rsplit(".", 1)[-1]: cmd.add_parser(subs) for cmd in COMMANDS}
+
+
+def test_every_flag_of_every_command_has_help_text():
+    parsers = _parsers()
+    assert sorted(parsers) == ["evaluate", "explain", "gradcheck", "predict", "report", "train"]
+    for name, parser in parsers.items():
+        for action in parser._actions:  # argparse keeps no public list of a parser's flags
+            assert action.help and action.help.strip(), (name, action.option_strings)
+
+
+@pytest.mark.parametrize("command", ["train", "gradcheck"])
+def test_help_states_every_default(command):
+    no_default = {"-h", "--help", "--debug", "--config", "--json", "--iterations"}
+    for action in _parsers()[command]._actions:
+        if not set(action.option_strings) & no_default:
+            assert "(default: " in action.help, action.option_strings
+
+
+def test_help_defaults_come_from_the_settings():
+    code, out, _ = run(["train", "--help"])
+    text = " ".join(out.split())
+    assert code == 0
+    for flag, value in [("--layers N,N,...", ",".join(map(str, DEFAULTS["hidden_layers"]))),
+                        ("--epochs N", DEFAULTS["epochs"]), ("--l2 X", f"{DEFAULTS['l2']:g}"),
+                        ("--batch-size N", DEFAULTS["batch_size"]),
+                        ("--optimizer OPTIMIZER", DEFAULTS["optimizer"]),
+                        ("--preprocess PREPROCESS", DEFAULTS["preprocess"])]:
+        within_flag = rf"{re.escape(flag)} (?:(?! --).)*"  # up to the next flag
+        assert re.search(rf"{within_flag}\(default: {re.escape(str(value))}\)", text), flag
+    assert f"(default: {DEFAULTS['learning_rate']:g} for {DEFAULTS['optimizer']}" in text
+    code, out, _ = run(["gradcheck", "--help"])
+    assert "(default: 5,4,3,1)" in out and f"{TOLERANCE:g})" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(("argv", "abbreviation"), [
+    (["train", "--epoch", "3"], "--epoch"),
+    (["train", "--lay", "8"], "--lay"),
+    (["explain", "--layers", "2,3,1", "--opt", "adam"], "--opt"),
+    (["gradcheck", "--to", "1e-3"], "--to"),
+    (["evaluate", "--model", "m.npz", "--data", "digits", "--js", "x.json"], "--js"),
+    (["--deb", "explain", "--layers", "2,3,1"], "--deb"),
+])
+def test_no_abbreviation_of_a_flag_is_accepted(argv, abbreviation):
+    code, out, err = run(argv)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and f"unrecognized arguments: {abbreviation}" in err
 
 
 # --- user errors: exit 2, one line, no traceback -----------------------------------------------

@@ -16,7 +16,8 @@ CAT = [12288, 20, 7, 5, 1]
 def _fit(X, Y, solver, dims=CAT, **kw):
     net = Network(dims, init=kw.pop("init", "course_app"), seed=1, dtype="float64",
                   solver=solver)
-    kw = {"optimizer": "gd", "learning_rate": 0.0075, "l2": 0.0, "verbose": False, **kw}
+    kw = {"optimizer": "gd", "learning_rate": 0.0075, "l2": 0.0, "preprocess": "none",
+          "verbose": False, **kw}
     history = net.fit(X, Y, **kw)
     return net, history
 

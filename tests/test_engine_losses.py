@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from deepstep import course, engine
 from deepstep.engine import ACTIVATIONS, LOSSES, get_loss, loss_for_output
 
 NAMES = list(LOSSES)
@@ -111,3 +112,70 @@ def test_a_perfect_prediction_costs_almost_nothing():
     Y = np.array([[1.0, 0.0, 1.0]])
     assert 0 <= LOSSES["binary_cross_entropy"].cost(Y.copy(), Y) < 1e-12
     assert LOSSES["binary_cross_entropy"].cost(1 - Y, Y) == pytest.approx(-np.log(2.0**-52))
+
+
+# --- the textbook softmax + cross-entropy path far from the truth -----------------------------
+
+
+def test_textbook_cce_gradient_when_the_true_class_has_probability_1e_26():
+    # Issue 9's numbers: one example x = 0.5, two classes with logits -30 and 30, the true
+    # class first. Its probability is e^-60 = 8.8e-27, below machine epsilon (2.2e-16).
+    X = np.array([[0.5]])
+    params = {"W1": np.array([[-60.0], [60.0]]), "b1": np.zeros((2, 1))}
+    Y = np.array([[1.0], [0.0]])
+    AL, caches = course.L_model_forward(X, params, output="softmax")
+    p = AL[0, 0]
+    assert 8.7e-27 < p < 8.8e-27
+    textbook = course.L_model_backward(AL, Y, caches, output="softmax", cost="cce")
+    fused = engine.backward(AL, Y, caches, engine.resolve_activations("relu", "softmax", 1),
+                            get_loss("cce"), fused=True)
+    # exact: dW = (A - Y) x = (p - 1) 0.5 = -0.5 for the true class, (1 - p) 0.5 for the other
+    np.testing.assert_allclose(fused["dW1"], [[-0.5], [0.5]], rtol=1e-15)
+    np.testing.assert_allclose(textbook["dW1"], fused["dW1"], rtol=1e-15)
+    np.testing.assert_allclose(textbook["db1"], fused["db1"], rtol=1e-15)
+    # what dA clipped at eps gave (the issue's -1.97e-11): dZ = p (-1/eps) instead of p - 1
+    clipped = p * -1 / np.finfo(np.float64).eps * 0.5
+    assert clipped == pytest.approx(-1.97e-11, rel=1e-2)
+    assert textbook["dW1"][0, 0] / clipped > 1e10
+
+
+@pytest.mark.parametrize(
+    ("dtype", "gaps", "rtol"),
+    [(np.float64, [0, 10, 40, 100, 300, 700], 1e-12), (np.float32, [0, 10, 20, 40, 80], 1e-5)],
+)
+def test_textbook_cce_path_is_the_fused_one_down_to_the_smallest_normal(dtype, gaps, rtol, rng):
+    # Logit gaps up to 700 (float64) / 80 (float32) put the true class's probability near
+    # e^-700 = 1e-304 / e^-80 = 1.8e-35, just above the smallest normal number.
+    k, m = 4, len(gaps)
+    Z = rng.standard_normal((k, m)).astype(dtype)
+    truth = rng.integers(0, k, size=m)
+    Z[truth, np.arange(m)] -= np.asarray(gaps, dtype=dtype)  # the true class far below
+    Y = np.eye(k, dtype=dtype)[:, truth]
+    softmax = ACTIVATIONS["softmax"]
+    AL = softmax.forward(Z)
+    assert AL[truth, np.arange(m)].min() > np.finfo(dtype).tiny
+    textbook = softmax.backward(get_loss("cce").gradient(AL, Y), Z, AL)
+    assert textbook.dtype == dtype
+    np.testing.assert_allclose(textbook, AL - Y, rtol=rtol, atol=rtol * np.abs(AL - Y).max())
+
+
+def test_textbook_cce_gradient_stays_finite_at_probability_zero():
+    # e^-800 underflows to exactly 0: there the textbook chain rule multiplies by A = 0 and
+    # cannot recover A - Y (the fused path can); it must at least not produce inf or nan.
+    Z = np.array([[-800.0], [0.0]])
+    Y = np.array([[1.0], [0.0]])
+    softmax = ACTIVATIONS["softmax"]
+    AL = softmax.forward(Z)
+    assert AL[0, 0] == 0.0
+    dA = get_loss("cce").gradient(AL, Y)
+    assert np.all(np.isfinite(dA))
+    assert np.all(np.isfinite(softmax.backward(dA, Z, AL)))
+
+
+def test_textbook_bce_gradient_is_the_course_formula_unclipped():
+    # The course's published L_model_backward case feeds AL = 1.79 > 1: the textbook BCE
+    # gradient stays exactly -(Y / AL - (1 - Y) / (1 - AL)), with no clipping at all.
+    AL = np.array([[1.78862847, 0.43650985, 1e-30, 1 - 1e-12]])
+    Y = np.array([[1, 0, 1, 0]])
+    np.testing.assert_array_equal(get_loss("bce").gradient(AL, Y),
+                                  -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL)))

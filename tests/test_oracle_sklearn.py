@@ -50,7 +50,7 @@ def test_one_epoch_of_adam_matches_scikit_learn(loader, dims, batch_size):
     start = {k: v.copy() for k, v in net.params.items()}
     clf = sklearn_one_epoch(X, y, net, batch_size, lr=1e-3, eps=1e-12)
     h = net.fit(X, y, epochs=1, batch_size=batch_size, optimizer="adam", learning_rate=1e-3,
-                eps=1e-12, l2=0.0, shuffle=False, verbose=False)
+                eps=1e-12, l2=0.0, shuffle=False, preprocess="none", verbose=False)
     assert h["loss"][0] == pytest.approx(clf.loss_, rel=1e-9)
     for l in range(1, net.n_layers + 1):
         np.testing.assert_allclose(net.params[f"W{l}"], clf.coefs_[l - 1].T, rtol=0,

@@ -39,6 +39,7 @@ Array = NDArray[np.floating]
 Params = dict[str, Array]
 LinearCache = tuple[Array, Array, Array]
 Cache = tuple[LinearCache, Array]
+Cost = NDArray[np.float64]  # 0-d, as the course's np.squeeze(cost)
 
 
 # --- initialisation -------------------------------------------------------------------------
@@ -109,16 +110,28 @@ def L_model_forward(
     return engine.forward(X, parameters, acts)
 
 
-def compute_cost(AL: Array, Y: Array, *, cost: str = "binary_cross_entropy") -> float:
+def compute_cost(AL: Array, Y: Array, *, cost: str = "binary_cross_entropy") -> Cost:
     """Cross-entropy J = -1/m sum(Y log AL + (1 - Y) log(1 - AL)) (or another engine loss).
+
+    Returns
+    -------
+    cost : 0-d ndarray of float64
+        As the course's ``compute_cost`` returns it after ``np.squeeze`` (``cost.shape == ()``);
+        ``float(cost)`` gives the number.
 
     Examples
     --------
-    >>> compute_cost(np.array([[.8, .9, .4]]), np.array([[1, 1, 0]]))
-    0.2797765635793422
+    >>> J = compute_cost(np.array([[.8, .9, .4]]), np.array([[1, 1, 0]]))
+    >>> J.shape, float(J)
+    ((), 0.2797765635793422)
     """
     AL = np.asarray(AL)
-    return engine.get_loss(cost).cost(AL, check_labels(Y, AL.shape[1]))
+    return _as_cost(engine.get_loss(cost).cost(AL, check_labels(Y, AL.shape[1])))
+
+
+def _as_cost(J: float) -> Cost:
+    """The course's cost type: a 0-d float64 array holding the engine's number unchanged."""
+    return np.asarray(J, dtype=np.float64)
 
 
 # --- backward --------------------------------------------------------------------------------
@@ -185,22 +198,31 @@ def _train(
     hidden: str = "relu",
     output: str = "sigmoid",
     cost: str = "binary_cross_entropy",
-) -> tuple[Params, list[float]]:
-    """The application notebook's loop; costs every 100 iterations and at the last one."""
+) -> tuple[Params, list[Cost]]:
+    """The application notebook's loop.
+
+    As the course: the cost is recorded at i % 100 == 0 (25 costs for 2500 iterations) and
+    printed, with ``print_cost``, at i % 100 == 0 and at the last iteration. (The course's
+    ``if print_cost and i % 100 == 0 or i == num_iterations - 1`` also prints the last line
+    when print_cost is False, by operator precedence; deepstep prints only when asked.)
+    """
     X = check_X(X, parameters["W1"].shape[1])
     Y = check_labels(Y, X.shape[1])
     acts = engine.resolve_activations(hidden, output, engine.n_layers(parameters))
     loss, optimizer, workspace = engine.get_loss(cost), gd(), engine.Workspace()
-    costs: list[float] = []
+    costs: list[Cost] = []
+    J = float("nan")
     for i in range(num_iterations):
         J, _, _ = train_step(X, Y, parameters, acts, loss, optimizer, {}, learning_rate, i + 1,
                              workspace=workspace)
-        if i % 100 == 0 or i == num_iterations - 1:
-            costs.append(J)
-            if print_cost:
-                print(f"Cost after iteration {i}: {J}")
-    if costs and loss.name != "mse":
-        warn_if_collapsed(X, Y, parameters, acts, costs[-1], init, stacklevel=3)
+        if i % 100 == 0:
+            costs.append(_as_cost(J))
+        if print_cost and (i % 100 == 0 or i == num_iterations - 1):
+            print(f"Cost after iteration {i}: {J}")
+    if num_iterations and loss.name != "mse":
+        # the collapse check sees the final cost too, which the course does not record
+        history = [float(c) for c in costs] + ([J] if (num_iterations - 1) % 100 else [])
+        warn_if_collapsed(X, Y, parameters, acts, history, num_iterations, init, stacklevel=3)
     return parameters, costs
 
 
@@ -211,7 +233,7 @@ def two_layer_model(
     learning_rate: float = 0.0075,
     num_iterations: int = 3000,
     print_cost: bool = False,
-) -> tuple[Params, list[float]]:
+) -> tuple[Params, list[Cost]]:
     """LINEAR -> RELU -> LINEAR -> SIGMOID, trained by full-batch gradient descent.
 
     Parameters
@@ -223,7 +245,10 @@ def two_layer_model(
     Returns
     -------
     parameters : dict, W1 (n_h, n_x), b1, W2 (n_y, n_h), b2
-    costs : list of float, every 100 iterations and at the last one
+    costs : list of 0-d float64 ndarrays
+        The cost at iterations 0, 100, 200, ... (i % 100 == 0): ceil(num_iterations / 100)
+        of them, 25 for 2500 iterations, each what :func:`compute_cost` returns. With
+        ``print_cost`` the last iteration's cost is printed too, but not recorded.
     """
     n_x, n_h, n_y = layers_dims
     parameters = initialize_parameters(n_x, n_h, n_y)
@@ -241,7 +266,7 @@ def L_layer_model(
     init: str = "course_app",
     seed: int = 1,
     dtype: str = "float64",
-) -> tuple[Params, list[float]]:
+) -> tuple[Params, list[Cost]]:
     """[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID, trained by full-batch gradient descent.
 
     Initialised as the application notebook does (seed 1, randn / sqrt(n[l-1])); ``init``,
@@ -256,7 +281,8 @@ def L_layer_model(
     Returns
     -------
     parameters : dict, W{l} (n[l], n[l-1]) and b{l} (n[l], 1)
-    costs : list of float, every 100 iterations and at the last one
+    costs : list of 0-d float64 ndarrays
+        As for :func:`two_layer_model`: iterations 0, 100, 200, ..., 25 for 2500 iterations.
     """
     parameters = engine.initialize(layers_dims, init, seed=seed, dtype=dtype)
     X = np.asarray(X, dtype=dtype)

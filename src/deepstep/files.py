@@ -1,15 +1,19 @@
 """Atomic file writes: readers see the old file or the whole new one, never a part.
 
-One writer for everything deepstep saves (models, metrics, plots, the HTML report).
+One writer for everything deepstep saves (models, metrics, plots, the HTML report), and the
+one conversion of NumPy values to JSON (model headers, metrics files).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import numpy as np
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | Callable[[BinaryIO], object]
@@ -53,3 +57,31 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | Callable[[BinaryIO]
     finally:
         os.close(dir_fd)
     return path
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with NumPy scalars and arrays turned into Python numbers and lists.
+
+    Dicts (keys as str), lists and tuples are converted recursively; anything else is
+    returned as it is (``json`` then rejects what it cannot write).
+
+    Examples
+    --------
+    >>> jsonable({"m": np.int64(3), "dims": (np.array([2, 1]),)})
+    {'m': 3, 'dims': [[2, 1]]}
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as indented JSON (NaN kept as NaN), atomically, creating the folder."""
+    blob = json.dumps(jsonable(data), indent=2).encode("utf-8")
+    return atomic_write(path, lambda f: f.write(blob + b"\n"))

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import __version__, engine
 from .files import atomic_write
+from .files import jsonable as _jsonable
 
 if TYPE_CHECKING:
     from .model import Network
@@ -36,18 +37,6 @@ HEADER = "header.json"
 
 class ModelFormatError(ValueError):
     """The file is not a deepstep model, or one of its fields is invalid."""
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def save_model(net: Network, path: str | Path) -> Path:

@@ -1,19 +1,18 @@
 """The user-facing network: ``Network(...).fit / predict / predict_proba / evaluate / save``.
 
 Course orientation throughout: X is (n_x, m), one column per example; labels are (m,) or
-(1, m). Everything numerical is delegated to :mod:`deepstep.engine` and :mod:`deepstep.optim`;
-this module holds the training loop (epochs, mini-batches, validation, early stopping) and
-the bookkeeping around it.
+(1, m). The math is in :mod:`deepstep.engine`, the loop and its callbacks in
+:mod:`deepstep.training`, the task and the label encoding in :mod:`deepstep.targets`, the
+defaults in :mod:`deepstep.recipe`; this module ties them together.
 """
 
 from __future__ import annotations
 
-import copy
-import sys
-import time
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,47 +21,43 @@ from . import engine
 from .engine.diagnostics import warn_if_collapsed
 from .engine.metrics import accuracy, predict_classes
 from .engine.regularizers import l2_cost
-from .engine.step import train_step
 from .engine.validation import check_labels, check_X
-from .optim import get_optimizer, get_schedule
+from .optim import Optimizer, get_optimizer, get_schedule
+from .recipe import DEFAULTS, DataShape, recipe
+from .targets import TargetEncoder, check_task, detect_task
+from .training import callbacks as cb
+from .training.batches import ArrayBatches, BatchSource, StreamBatches
+from .training.loop import Trainer, keep_probabilities, per_hidden_layer, run
 
 Array = NDArray[np.floating]
 
-#: The recipe ``fit`` and ``deepstep train`` use when no hyperparameter is given. Chosen on the
-#: course's cat data (see README, "Defaults"): Adam with a small step, mini-batches of 32,
-#: L2, and standardised inputs; it is robust to the seed where the course recipe is not.
-DEFAULTS: dict[str, Any] = {
-    "hidden_layers": [128],
-    "hidden": "relu",
-    "init": "he",
-    "optimizer": "adam",
-    "learning_rate": 2e-4,
-    "batch_size": 32,
-    "epochs": 50,
-    "l2": 1.0,
-    "dropout": 0.0,
-    "preprocess": "standardize",
-}
+__all__ = ["DEFAULTS", "BatchSource", "Network"]
+
+#: ``fit``'s marker for "the recipe's value" where None already means something.
+AUTO = "auto"
 
 
-class BatchSource(Protocol):
-    """Data that arrives in mini-batches (e.g. a streamed h5 file or image folder).
+@dataclass
+class TrainState:
+    """What a later ``fit`` continues from: the optimiser and its state, the step count, the
+    epochs done and the random generators of shuffling and dropout."""
 
-    ``batches`` yields (Xb of shape (n_x, b), yb of shape (b,)) already preprocessed.
-    """
+    optimizer: Optimizer
+    opt_state: dict[str, Any]
+    step: int = 0
+    epoch: int = 0
+    shuffle_rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    dropout_rng: np.random.Generator = field(default_factory=np.random.default_rng)
 
-    n_x: int
-    m: int
+    def __getstate__(self) -> dict[str, Any]:
+        # an Optimizer is made of closures: pickle its name and hyperparameters instead
+        state = dict(self.__dict__)
+        state["optimizer"] = (self.optimizer.name, dict(self.optimizer.hyper))
+        return state
 
-    def labels(self) -> NDArray:
-        """All m labels, shape (m,)."""
-        ...
-
-    def batches(
-        self, batch_size: int, rng: np.random.Generator | None = None, *, dtype: Any = ...
-    ) -> Iterator[tuple[NDArray, NDArray]]:
-        """Yield (Xb (n_x, b), yb (b,)) of ``dtype``; shuffled when ``rng`` is given."""
-        ...
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        name, hyper = state["optimizer"]
+        self.__dict__.update(state, optimizer=get_optimizer(name, **hyper))
 
 
 class Network:
@@ -71,21 +66,25 @@ class Network:
     Parameters
     ----------
     layer_dims : sequence of int
-        [n[0], n[1], ..., n[L]]: input size, hidden sizes, output size (1 for binary labels,
+        [n[0], n[1], ..., n[L]]: input size, hidden sizes, output size (1 for two classes,
         the number of classes for softmax, the number of targets for regression).
     hidden : str or list of str
         Hidden activation, one name for all hidden layers or one per layer.
     output : str
-        "auto" (decided from the labels at ``fit``: 0/1 -> sigmoid + binary cross-entropy,
-        integer classes -> softmax + categorical cross-entropy, real targets -> linear + MSE)
-        or an activation name.
+        "auto" (settled at ``fit`` from the task: sigmoid + binary cross-entropy for two
+        classes on one unit, softmax + categorical cross-entropy for k units, linear +
+        squared error for regression) or an activation name.
     init : {"he", "xavier", "course", "course_app"}
     dtype : {"float32", "float64"}
     seed : int
-        Seeds the network's Generator (initialisation, shuffling, dropout; the legacy seed
-        for the course initialisers). Same seed and data give identical bits.
+        Seeds the initialisation and the generators of the hold-out split, shuffling and
+        dropout (independent streams). Same seed and data give identical bits.
     loss : str, optional
         Overrides the loss that goes with the output activation.
+    task : {"auto", "binary", "multiclass", "regression"}
+        "auto" decides from the labels at the first ``fit`` with the rule of
+        :mod:`deepstep.targets` (integers with few distinct values are classes, text and
+        booleans are classes, numbers with fractions or many distinct integers are values).
     solver : {"auto", "primal", "dual"}
         "dual" keeps the first layer as W1 = c W1_0 + A X^T (gd and momentum only), far
         cheaper when n_x >> m; "auto" takes it when the cost model of
@@ -94,16 +93,24 @@ class Network:
     Attributes
     ----------
     params : dict, W{l} of shape (n[l], n[l-1]) and b{l} of shape (n[l], 1)
-    classes_ : ndarray or None, the class labels seen by ``fit`` (None for regression)
-    history_ : dict of per-epoch lists, filled by ``fit``
-    preprocessor : the input preprocessing fitted by ``fit`` (applied again by ``predict``)
+    classes_ : ndarray or None
+        The class labels seen by ``fit`` as given (ints, strings, booleans); None for
+        regression.
+    target_mean_, target_std_ : ndarray of shape (n[L], 1) or None
+        Regression targets are standardised with these training statistics; ``predict``
+        returns the original units.
+    history_ : dict of per-epoch lists, filled by ``fit`` (continued by later fits)
+    preprocessor : the input preprocessing fitted by the first ``fit`` (applied by
+        ``predict``)
+    config_ : dict, the settings of the last ``fit`` (and what the command line records)
+    train_state_ : TrainState or None, what a later ``fit`` continues from
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(2, 200)); y = (X[0] + X[1] > 0).astype(int)
     >>> net = Network([2, 8, 1], seed=0)
-    >>> h = net.fit(X, y, epochs=60, learning_rate=0.01, batch_size=32, l2=0.0, verbose=False)
+    >>> h = net.fit(X, y, epochs=60, learning_rate=0.01, l2=0.0, verbose=False)
     >>> net.evaluate(X, y)["accuracy"] > 0.95
     True
     """
@@ -117,6 +124,7 @@ class Network:
         dtype: str = "float32",
         seed: int = 0,
         loss: str | None = None,
+        task: str = "auto",
         solver: str = "auto",
     ) -> None:
         self.solver = engine.dual.check_solver(solver)
@@ -135,14 +143,18 @@ class Network:
         self.loss_name = loss
         self.init = init
         self.seed = seed
+        self.task_requested = check_task(task)
         self.rng = np.random.default_rng(seed)
         self.params = engine.initialize(
             self.layer_dims, init, seed=seed, rng=self.rng, dtype=self.dtype
         )
         self.classes_: NDArray | None = None
+        self.target_mean_: NDArray | None = None
+        self.target_std_: NDArray | None = None
         self.preprocessor: Any = None
         self.history_: dict[str, list[float]] = {}
         self.config_: dict[str, Any] = {}
+        self.train_state_: TrainState | None = None
 
     # --- structure ---------------------------------------------------------------------------
 
@@ -154,8 +166,15 @@ class Network:
     @property
     def activations(self) -> list[engine.Activation]:
         """One engine Activation per layer (the output one once it is known)."""
-        output = "sigmoid" if self.output == "auto" else self.output
-        return engine.resolve_activations(self.hidden, output, self.n_layers)
+        return engine.resolve_activations(self.hidden, self._output_name(), self.n_layers)
+
+    def _output_name(self, task: str | None = None) -> str:
+        if self.output != "auto":
+            return self.output
+        task = task or (None if self.task_requested == "auto" else self.task_requested)
+        if task == "regression":
+            return "linear"
+        return "sigmoid" if self.layer_dims[-1] == 1 else "softmax"
 
     @property
     def loss(self) -> engine.Loss:
@@ -166,9 +185,14 @@ class Network:
 
     @property
     def task(self) -> str:
-        """"binary", "multiclass" or "regression" (from the output activation and classes)."""
-        if self.classes_ is None and self.loss.name == "mse":
+        """"binary", "multiclass" or "regression": as fitted, else as asked, else from the
+        output activation."""
+        if self.classes_ is not None:
+            return "binary" if len(self.classes_) == 2 else "multiclass"
+        if self.target_mean_ is not None or self.loss.name == "mse":
             return "regression"
+        if self.task_requested != "auto":
+            return self.task_requested
         return "binary" if self.activations[-1].name == "sigmoid" else "multiclass"
 
     def __repr__(self) -> str:
@@ -177,87 +201,71 @@ class Network:
 
     # --- targets -----------------------------------------------------------------------------
 
-    def _infer_output(self, y: NDArray) -> None:
-        """Settle the output activation and ``classes_`` from the training labels.
+    def targets(self) -> TargetEncoder:
+        """The fitted :class:`~deepstep.targets.TargetEncoder` (labels <-> Y)."""
+        enc = TargetEncoder(self.task, self.layer_dims[-1])
+        enc.classes_, enc.mean_, enc.std_ = self.classes_, self.target_mean_, self.target_std_
+        if not enc.fitted:
+            raise ValueError("this network has not been fitted: call fit(X, y) first")
+        return enc
 
-        0/1 (two classes) -> sigmoid; integer or string classes -> softmax (one unit per
-        class); real targets (floats, or many integral float values with one output) -> linear.
+    def fit_targets(self, y: NDArray, weights: NDArray | None = None) -> None:
+        """Settle the task, the output activation and the target encoding from training
+        labels (``fit`` does it at its first call; call it first to fix the classes in
+        advance, e.g. for incremental training on batches that lack some classes).
+
+        Parameters
+        ----------
+        y : array-like of shape (m,), (1, m) or (n_y, m)
+        weights : ndarray of shape (m,), optional
+            Example weights (regression targets are standardised with weighted statistics).
         """
-        n_y = self.layer_dims[-1]
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[0] > 1:  # one-hot or multi-target, already (n_y, m)
-            if y.shape[0] != n_y:
-                raise ValueError(f"targets have {y.shape[0]} rows but the output layer has {n_y}")
-            onehot = bool(np.isin(y, (0, 1)).all() and np.all(y.sum(axis=0) == 1))
-            if self.output == "auto":
-                self.output = "softmax" if onehot else "linear"
-            self.classes_ = np.arange(n_y) if onehot and self.loss.name != "mse" else None
-            return
-        flat = y.ravel()
-        if np.issubdtype(flat.dtype, np.floating):
-            integral = bool(np.all(np.isfinite(flat)) and np.all(flat == np.round(flat)))
-            categorical = integral and (n_y > 1 or np.unique(flat).size <= 2)
-        else:
-            categorical = True  # integers, booleans, strings
-        if self.output == "auto":
-            self.output = ("linear" if not categorical else "sigmoid" if n_y == 1 else "softmax")
-        if not categorical or self.loss.name == "mse":
-            self.classes_ = None
-            return
-        classes = np.unique(flat)
-        k = classes.size
-        if k < 2:
-            raise ValueError(f"the labels hold a single class ({classes[0]!r}); a classifier "
-                             "needs examples of at least two classes")
-        if self.activations[-1].name == "sigmoid":
-            if n_y != 1 or k > 2:
+        task = self.task_requested
+        if task == "auto":
+            task = detect_task(y).task
+            if task == "multiclass" and self.layer_dims[-1] == 1 and self.output in (
+                    "auto", "sigmoid"):
+                k = np.unique(np.asarray(y)).size
                 raise ValueError(
-                    f"the labels have {k} classes; a sigmoid output needs 2 classes and 1 output "
-                    f"unit (for {k} classes make the last layer {k} units: output='softmax')")
-        elif k != n_y:
-            raise ValueError(
-                f"the labels have {k} classes but the output layer has {n_y} units; make the "
-                f"last entry of layer_dims {k}")
-        self.classes_ = classes
+                    f"the labels look like {k} classes ({detect_task(y).reason}) but the "
+                    f"output layer has 1 unit: make the last entry of layer_dims {k}, or "
+                    "give task='regression' to predict them as numbers")
+        if self.output == "auto":
+            self.output = self._output_name(task)
+        if task != "regression" and self.loss.name == "mse":
+            task = "regression"  # an explicit squared-error loss: the labels are values
+        enc = TargetEncoder(task, self.layer_dims[-1]).fit(y, weights)
+        self.classes_, self.target_mean_, self.target_std_ = enc.classes_, enc.mean_, enc.std_
 
     def _encode(self, y: NDArray, m: int) -> Array:
-        """Labels -> the training target in course layout: (1, m) 0/1, (k, m) one-hot, or
-        (n_y, m) real targets.
-        """
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[0] > 1:
-            if y.shape[1] != m:
-                raise ValueError(f"targets are {y.shape} but X has m = {m} columns")
-            return y.astype(self.dtype)
-        if self.classes_ is None:
-            return check_labels(y, m).astype(self.dtype)
-        flat = check_labels(y, m).ravel()
-        index = np.searchsorted(self.classes_, flat)
-        index = np.clip(index, 0, self.classes_.size - 1)
-        unknown = self.classes_[index] != flat
-        if np.any(unknown):
-            raise ValueError(
-                f"labels {np.unique(flat[unknown])[:5].tolist()} were not seen in training; "
-                f"known classes: {self.classes_.tolist()}"
-            )
-        if self.activations[-1].name == "sigmoid":
-            return index.reshape(1, -1).astype(self.dtype)
-        Y = np.zeros((self.layer_dims[-1], m), dtype=self.dtype)
-        Y[index, np.arange(m)] = 1
-        return Y
-
-    def _decode(self, AL: Array) -> NDArray:
-        idx = predict_classes(AL)
-        return idx if self.classes_ is None else self.classes_[idx]
+        """Labels -> the training target Y of shape (n[L], m) in the network's dtype."""
+        Y = np.asarray(y)
+        if Y.ndim == 2 and Y.shape[0] > 1:
+            if Y.shape[1] != m:
+                raise ValueError(f"targets are {Y.shape} but X has m = {m} columns")
+        else:
+            Y = check_labels(Y, m)
+        return self.targets().encode(Y, self.dtype)
 
     # --- inputs ------------------------------------------------------------------------------
 
     def _inputs(self, X: NDArray) -> Array:
         """Raw inputs -> the network's dtype, through the fitted preprocessing."""
-        X = np.asarray(X)
+        X = check_X(np.asarray(X), self.layer_dims[0])
         if self.preprocessor is not None:
             X = self.preprocessor.transform(X, dtype=self.dtype)
-        return check_X(X, self.layer_dims[0]).astype(self.dtype, copy=False)
+        return X.astype(self.dtype, copy=False)
+
+    def _fit_preprocessor(self, X: NDArray, preprocess: str | Any,
+                          weights: NDArray | None = None) -> None:
+        if preprocess == "none":
+            self.preprocessor = None
+        elif isinstance(preprocess, str):
+            from .data.preprocessing import Preprocessor
+
+            self.preprocessor = Preprocessor(preprocess).fit(X, weights)
+        else:
+            self.preprocessor = preprocess
 
     # --- training ----------------------------------------------------------------------------
 
@@ -268,232 +276,261 @@ class Network:
         *,
         epochs: int | None = None,
         iterations: int | None = None,
-        batch_size: int | None = DEFAULTS["batch_size"],
-        optimizer: str = DEFAULTS["optimizer"],
+        batch_size: int | None | str = AUTO,
+        optimizer: str | None = None,
         learning_rate: float | None = None,
-        schedule: str = "constant",
-        l2: float = DEFAULTS["l2"],
-        dropout: float | Sequence[float] = 0.0,
+        schedule: str | None = None,
+        l2: float | None = None,
+        dropout: float | Sequence[float] | None = None,
         clip_norm: float | None = None,
         validation_data: tuple[NDArray, NDArray] | None = None,
-        validation_split: float = 0.0,
-        early_stopping: int | bool = False,
+        validation_split: float | None = None,
+        early_stopping: int | bool | None = None,
         preprocess: str | Any | None = None,
         shuffle: bool = True,
         verbose: bool = True,
+        callbacks: Sequence[cb.Callback] = (),
+        class_weight: str | Mapping[Any, float] | None = None,
+        sample_weight: NDArray | None = None,
+        resume_from: str | Path | None = None,
         **optimizer_hyper: float,
     ) -> dict[str, list[float]]:
         """Train on X (n_x, m) and labels Y ((m,) or (1, m), or one-hot (k, m)).
 
+        Every setting left out takes the value of the default recipe for data of this shape
+        (:func:`deepstep.recipe.recipe`; the README's "Defaults" table). A second ``fit``
+        continues from the current weights, optimiser state and generators for ``epochs``
+        more epochs, keeping the preprocessing and the classes of the first.
+
         Parameters
         ----------
         epochs, iterations : int
-            Passes over the data; ``iterations`` is the course's word for epochs of full-batch
-            training (default ``DEFAULTS["epochs"]``, 50).
-        batch_size : int or None
-            Mini-batch size (None = full batch). Batches are shuffled every epoch with the
-            network's Generator (course 2's ``random_mini_batches``); the last, partial batch
-            is kept.
+            Passes over the data; ``iterations`` is the course's word for epochs of
+            full-batch training.
+        batch_size : int, None or "auto"
+            Mini-batch size (None = full batch). Batches are shuffled every epoch (course 2's
+            ``random_mini_batches``); the last, partial batch is kept.
         optimizer : {"adam", "gd", "momentum", "rmsprop"}
         learning_rate : float
-            Default ``DEFAULTS["learning_rate"]`` (2e-4) for Adam and RMSprop, 0.0075 (the
-            course's) otherwise.
+            Default: the recipe's for Adam and RMSprop, 0.0075 (the course's) otherwise.
         schedule : {"constant", "step", "exponential", "inverse_time", "cosine"}
         l2 : float
-            L2 strength lambda: the cost gains lambda / (2 m) sum ||W||^2.
+            L2 strength lambda: the cost gains lambda / (2 b) sum ||W||^2 (b the batch).
         dropout : float or list of float
-            Probability of dropping a hidden unit (one value, or one per hidden layer); the
-            keep probability is 1 - dropout (inverted dropout).
+            Probability of dropping a hidden unit (one value, or one per hidden layer).
         clip_norm : float, optional
             Clip the gradients to this global L2 norm.
         validation_data, validation_split : held-out data, or the fraction of (X, Y) to hold
-            out (chosen at random with the network's Generator).
+            out (at random, with the network's seed).
         early_stopping : int or bool
-            Stop when the validation loss has not improved for this many epochs (True = 10),
-            and restore the weights of the best epoch.
-        preprocess : {"standardize", "scale255", "none"} or a preprocessor, optional
+            Stop when the validation loss has not improved for this many epochs (True = 10)
+            and restore the weights of the best epoch (0 / False: off).
+        preprocess : {"standardize", "scale255", "none"} or a preprocessor
             Fitted on the training inputs, recorded in the model, applied again by
             ``predict`` and ``evaluate``. For a streamed source, fitted in one pass over it.
         shuffle : bool
-            Shuffle the examples every epoch (False keeps their order: batch k is examples
-            k b .. (k+1) b - 1, as scikit-learn's ``shuffle=False``).
+            Shuffle the examples every epoch (False: batch k is examples k b .. (k+1) b - 1,
+            as scikit-learn's ``shuffle=False``).
         verbose : bool
-            A progress bar with the loss and ETA (only when stderr is a terminal).
+            Progress on stderr (:class:`deepstep.training.ProgressBar`).
+        callbacks : list of :class:`deepstep.training.Callback`
+            Called after the built-ins (history, non-finite check, schedule, progress,
+            early stopping).
+        class_weight : "balanced" or dict {label: weight}, optional
+            Weigh each example's loss by its class ("balanced": m / (k count[class])).
+        sample_weight : ndarray of shape (m,), optional
+            Weigh each example's loss (times its class weight). Weights are rescaled to mean
+            1 over the training examples, so the learning rate keeps its meaning.
+        resume_from : path, optional
+            A checkpoint written by :class:`deepstep.training.ModelCheckpoint`: continue
+            that run, with the same data and settings, to its configured number of epochs;
+            the result is bit for bit the uninterrupted run's.
         **optimizer_hyper : e.g. beta1=0.9, beta2=0.999, eps=1e-8 for Adam.
 
         Returns
         -------
-        history : dict of per-epoch lists: "epoch", "loss", "accuracy", "val_loss",
-            "val_accuracy", "lr", "seconds" (``history_`` holds the same). "loss" is the
-            objective (data loss + L2 penalty, averaged over the epoch's batches);
+        history : dict of per-epoch lists: "epoch", "loss", "accuracy", "lr", "seconds" and,
+            with validation, "val_loss", "val_accuracy" (``history_`` holds the same). "loss"
+            is the objective (data loss + L2 penalty, averaged over the epoch's batches);
             "val_loss" adds the same penalty, so the curves compare. ``evaluate`` reports
             the data loss alone.
         """
+        streaming = not isinstance(X, np.ndarray) and hasattr(X, "batches")
+        if not streaming and Y is None:
+            raise ValueError("fit(X, Y) needs labels Y for array inputs")
+        shape = _shape(X, Y, streaming, self)
+        given = dict(epochs=epochs if epochs is not None else iterations,
+                     batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
+                     schedule=schedule, l2=l2, dropout=dropout, early_stopping=early_stopping,
+                     validation_split=validation_split, preprocess=preprocess)
         if epochs is not None and iterations is not None:
             raise ValueError("give epochs or iterations, not both")
-        epochs = epochs if epochs is not None else iterations
-        epochs = DEFAULTS["epochs"] if epochs is None else int(epochs)
-        if epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {epochs}")
-        opt = get_optimizer(optimizer, **optimizer_hyper)
-        if learning_rate is None:
+        s = _settings(recipe(shape), given)
+        opt = get_optimizer(s["optimizer"], **optimizer_hyper)
+        if s["learning_rate"] is None:
             adaptive = opt.name in ("adam", "rmsprop")
-            learning_rate = DEFAULTS["learning_rate"] if adaptive else 0.0075
-        if not learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-        lr_at = get_schedule(schedule, learning_rate, epochs)
-        keep_probs = self._keep_probs(dropout)
-        if early_stopping is True:
-            early_stopping = 10
-        streaming = not isinstance(X, np.ndarray) and hasattr(X, "batches")
+            s["learning_rate"] = DEFAULTS["learning_rate"] if adaptive else 0.0075
+        if not s["learning_rate"] > 0:
+            raise ValueError(f"learning_rate must be positive, got {s['learning_rate']}")
+        keep_probs = keep_probabilities(s["dropout"], self.n_layers - 1)
+        if s["early_stopping"] and validation_data is None and not s["validation_split"]:
+            raise ValueError("early_stopping needs validation_data or validation_split")
 
-        train: _ArrayBatches | _StreamBatches
+        fitted = self.classes_ is not None or self.target_mean_ is not None
+        new_inputs = self.train_state_ is None and not self.history_  # never trained yet
         if streaming:
             source: BatchSource = X  # type: ignore[assignment]
-            self._infer_output(source.labels())
-            self._fit_stream_preprocessor(source, preprocess)
-            train = _StreamBatches(source, self, shuffle)
+            if class_weight is not None or sample_weight is not None:
+                raise ValueError("class_weight and sample_weight need in-memory arrays, not a "
+                                 "streamed source")
+            if not fitted:
+                self.fit_targets(source.labels())
+            self._fit_stream_preprocessor(source, s["preprocess"])
+            data: ArrayBatches | StreamBatches = StreamBatches(
+                source, s["batch_size"], lambda Xb, yb: (Xb, self._encode(yb, Xb.shape[1])),
+                self.layer_dims[0], self.dtype)
             dual, solver_note = engine.dual.plan(self.solver, opt, None, self.params,
-                                                 batch_size=batch_size, epochs=epochs)
-            m = source.m
+                                                 batch_size=s["batch_size"], epochs=s["epochs"])
+            fingerprint = {"m": source.m, "n_x": source.n_x}
+            weight_scale = 1.0
         else:
-            if Y is None:
-                raise ValueError("fit(X, Y) needs labels Y for array inputs")
-            Xa: NDArray = check_X(np.asarray(X), self.layer_dims[0])
-            Ycheck = np.asarray(Y)
-            if Ycheck.ndim == 1 or Ycheck.shape[0] == 1:
-                Ycheck = check_labels(Ycheck, Xa.shape[1])
-            elif Ycheck.shape[1] != Xa.shape[1]:
-                raise ValueError(f"targets are {Ycheck.shape} but X has m = {Xa.shape[1]} columns")
-            if validation_data is None and validation_split:
-                Xa, Ycheck, validation_data = self._hold_out(Xa, Ycheck, validation_split)
-            self._infer_output(Ycheck)
-            self._fit_preprocessor(Xa, preprocess)
+            Xa = check_X(np.asarray(X), self.layer_dims[0])
+            Ya = _label_block(Y, Xa.shape[1])
+            weights = None if sample_weight is None else _sample_weights(sample_weight,
+                                                                        Xa.shape[1])
+            fingerprint = _fingerprint(Xa, Ya)
+            if validation_data is None and s["validation_split"]:
+                Xa, Ya, weights, validation_data = self._hold_out(Xa, Ya, weights,
+                                                                  s["validation_split"])
+            if not fitted:
+                self.fit_targets(Ya, weights)
+            if new_inputs:
+                self._fit_preprocessor(Xa, s["preprocess"], weights)
             Xp = self._inputs(Xa)
-            Yp = self._encode(Ycheck, Xp.shape[1])
+            Yp = self._encode(Ya, Xp.shape[1])
+            w, weight_scale = self._example_weights(Ya, class_weight, weights)
             dual, solver_note = engine.dual.plan(
-                self.solver, opt, Xp, self.params, batch_size=batch_size, epochs=epochs, l2=l2,
-                clip_norm=clip_norm, validation=validation_data is not None)
+                self.solver, opt, Xp, self.params, batch_size=s["batch_size"],
+                epochs=s["epochs"], l2=s["l2"], clip_norm=clip_norm,
+                validation=validation_data is not None or bool(callbacks),
+                state=None if self.train_state_ is None else self.train_state_.opt_state)
             # the dual path batches example indices (columns of its K = X^T X), not X itself
-            train = _ArrayBatches(Xp if dual is None else np.arange(Xp.shape[1])[None, :], Yp,
-                                  batch_size, self.rng if shuffle else None)
-            m = Xp.shape[1]
-        if early_stopping and validation_data is None:
-            raise ValueError("early_stopping needs validation_data or validation_split")
+            data = ArrayBatches(Xp if dual is None else np.arange(Xp.shape[1])[None, :], Yp,
+                                s["batch_size"], w)
         val = None
         if validation_data is not None:
-            Xv, Yv = validation_data
-            Xv = self._inputs(Xv)
-            val = (Xv, self._encode(Yv, Xv.shape[1]))
+            Xv = self._inputs(validation_data[0])
+            val = (Xv, self._encode(validation_data[1], Xv.shape[1]))
 
-        self.config_ = {
-            "epochs": epochs, "batch_size": batch_size, "optimizer": opt.name,
-            "optimizer_hyper": opt.hyper, "learning_rate": learning_rate, "schedule": schedule,
-            "l2": l2, "dropout": _per_hidden_layer(dropout, self.n_layers - 1),
-            "clip_norm": clip_norm, "early_stopping": early_stopping, "seed": self.seed,
-            "m": m, "solver": solver_note,
-        }
-        history: dict[str, list[float]] = {k: [] for k in
-                                           ("epoch", "loss", "accuracy", "lr", "seconds")}
-        if val is not None:
-            history["val_loss"], history["val_accuracy"] = [], []
-        acts, loss = self.activations, self.loss
-        classify = self.task != "regression"
         self.params = engine.flat.pack(self.params)  # one buffer: the optimiser's fast path
-        state = opt.init(self.params)
-        workspace = engine.Workspace()  # the step's arrays, allocated once, reused every step
-        best: tuple[float, dict[str, Array], int] | None = None
-        t = 0
-        bar = _progress(epochs, verbose)
-        for epoch in range(epochs):
-            start = time.perf_counter()
-            lr = lr_at(epoch)
-            total = correct = seen = 0.0
-            n_batches = 0
-            for Xb, Yb in train.epoch(batch_size):
-                n_batches += 1
-                t += 1
-                J, AL, state = (train_step if dual is None else dual.train_step)(
-                    Xb, Yb, self.params, acts, loss, opt, state, lr, t, l2=l2,
-                    keep_probs=keep_probs, rng=self.rng, clip_norm=clip_norm,
-                    workspace=workspace)
-                b = Xb.shape[1]
-                total += J * b
-                seen += b
-                if classify:
-                    correct += accuracy(predict_classes(AL), predict_classes(Yb)) * b
-            if not np.isfinite(total):
-                raise FloatingPointError(
-                    f"the loss became {total} at epoch {epoch}: lower the learning rate "
-                    f"(now {lr}) or set clip_norm")
-            history["epoch"].append(epoch)
-            # one batch: the step's own cost, bit for bit (what the course records)
-            history["loss"].append(J if n_batches == 1 else total / seen)
-            history["accuracy"].append(correct / seen if classify else float("nan"))
-            history["lr"].append(lr)
-            if val is not None:
-                # the same objective as the training loss: data loss + the L2 penalty as a
-                # training batch sees it, so the two curves can be compared
-                if dual is not None:  # W1 = c W1_0 + A X^T, formed for the validation
-                    dual.sync(self.params, state)
-                v = self._score(*val, l2=l2, penalty_m=min(batch_size or m, m))
-                history["val_loss"].append(v["loss"])
-                history["val_accuracy"].append(v.get("accuracy", float("nan")))
-            history["seconds"].append(time.perf_counter() - start)
-            if bar is not None:
-                bar.set_postfix(_postfix(history), refresh=False)
-                bar.update(1)
-            if early_stopping and val is not None:
-                v_loss = history["val_loss"][-1]
-                if best is None or v_loss < best[0]:
-                    best = (v_loss, copy.deepcopy(self.params), epoch)
-                elif epoch - best[2] >= early_stopping:
-                    break
-        if bar is not None:
-            bar.close()
-        if dual is not None:
-            dual.sync(self.params, state)
-        if best is not None:
-            self.params.update(best[1])  # copied into the buffer, not rebound
-            self.config_["best_epoch"] = best[2]
-        self.history_ = history
-        if classify and not streaming:
-            warn_if_collapsed(Xp, Yp, self.params, acts, history["loss"][-1], self.init,
-                              stacklevel=2)
-        return history
+        state = self._train_state(opt, resume_from is not None)
+        trainer = Trainer(
+            self, data, val, state.optimizer, state.opt_state, epochs=state.epoch + s["epochs"],
+            learning_rate=s["learning_rate"], l2=s["l2"], keep_probs=keep_probs,
+            clip_norm=clip_norm, shuffle_rng=state.shuffle_rng if shuffle else None,
+            dropout_rng=state.dropout_rng, step=state.step, epoch=state.epoch,
+            weight_scale=weight_scale)
+        if dual is not None:  # the dual path's step, and W1 formed when the loop reads it
+            trainer.step_fn = dual.train_step
+            trainer.sync = lambda: dual.sync(self.params, trainer.opt_state)
+            trainer.sync_every_epoch = bool(callbacks)
+        self.config_ = {
+            **{k: v for k, v in self.config_.items() if k in ("hyperparameters", "data")},
+            **{k: s[k] for k in ("epochs", "batch_size", "learning_rate", "schedule", "l2",
+                                 "early_stopping", "validation_split")},
+            "optimizer": opt.name, "optimizer_hyper": opt.hyper,
+            "preprocess": getattr(self.preprocessor, "mode", "none"),
+            "dropout": per_hidden_layer(s["dropout"], self.n_layers - 1),
+            "clip_norm": clip_norm, "seed": self.seed, "m": data.m, "shuffle": shuffle,
+            "class_weight": class_weight if isinstance(class_weight, str) else (
+                None if class_weight is None else {str(k): float(v) for k, v in
+                                                   class_weight.items()}),
+            "sample_weight": sample_weight is not None, "data_fingerprint": fingerprint,
+            "solver": solver_note,
+        }
+        history = cb.History()
+        history.history = {k: list(v) for k, v in self.history_.items()}
+        schedule_fn = get_schedule(s["schedule"], s["learning_rate"], s["epochs"])
+        built_in: list[cb.Callback] = [history, cb.TerminateOnNaN(),
+                                       cb.LearningRateSchedule(schedule_fn)]
+        if verbose:
+            built_in.append(cb.ProgressBar())
+        if s["early_stopping"]:
+            built_in.append(cb.EarlyStopping(s["early_stopping"]))
+        everything = [*built_in, *callbacks]
+        if resume_from is not None:
+            from .training.checkpoint import restore_checkpoint
 
-    def _keep_probs(self, dropout: float | Sequence[float]) -> list[float] | None:
-        rates = _per_hidden_layer(dropout, self.n_layers - 1)
-        if len(rates) != self.n_layers - 1:
-            raise ValueError(f"dropout: {len(rates)} rates for {self.n_layers - 1} hidden layers")
-        for r in rates:
-            if not 0 <= r < 1:
-                raise ValueError(f"dropout rate must be in [0, 1), got {r}")
-        return [1 - r for r in rates] if any(rates) else None
+            restore_checkpoint(resume_from, trainer, everything)
+        try:
+            run(trainer, everything)
+        finally:
+            self.history_ = history.history
+            self.train_state_ = None if trainer.error is not None else TrainState(
+                trainer.optimizer, trainer.opt_state, trainer.step, trainer.epoch,
+                state.shuffle_rng, state.dropout_rng)
+        if self.task != "regression" and not streaming and self.history_.get("loss"):
+            warn_if_collapsed(Xp, Yp, self.params, self.activations, self.history_["loss"],
+                              trainer.step, self.init, stacklevel=2)
+        return self.history_
 
-    def _hold_out(self, X: NDArray, Y: NDArray, fraction: float):
+    def _train_state(self, opt: Optimizer, resuming: bool) -> TrainState:
+        """The state to continue from (an earlier fit with the same optimiser), or a new one
+        with generators derived from the seed."""
+        st = self.train_state_
+        if st is not None and not resuming:
+            if st.optimizer.name == opt.name and st.optimizer.hyper == opt.hyper:
+                return st
+            return TrainState(opt, opt.init(self.params), st.step, st.epoch, st.shuffle_rng,
+                              st.dropout_rng)
+        shuffle_seed, dropout_seed = np.random.SeedSequence(self.seed).spawn(3)[1:]
+        return TrainState(opt, opt.init(self.params), 0, 0, np.random.default_rng(shuffle_seed),
+                          np.random.default_rng(dropout_seed))
+
+    def _hold_out(self, X: NDArray, Y: NDArray, w: NDArray | None, fraction: float):
+        """Split off ``fraction`` of the columns at random (the seed's split stream)."""
         if not 0 < fraction < 1:
             raise ValueError(f"validation_split must be in (0, 1), got {fraction}")
         m = X.shape[1]
         n_val = max(1, int(round(m * fraction)))
-        perm = self.rng.permutation(m)
+        if n_val >= m:
+            raise ValueError(f"validation_split {fraction} leaves no training example of {m}")
+        split_rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(3)[0])
+        perm = split_rng.permutation(m)
         v, t = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-        return X[:, t], Y[:, t], (X[:, v], Y[:, v])
+        return X[:, t], Y[:, t], None if w is None else w[t], (X[:, v], Y[:, v])
 
-    def _fit_preprocessor(self, X: NDArray, preprocess: str | Any | None) -> None:
-        if preprocess is None or preprocess == "none":
-            self.preprocessor = None
-        elif isinstance(preprocess, str):
-            from .data.preprocessing import Preprocessor
+    def _example_weights(self, Y: NDArray, class_weight: Any, weights: NDArray | None
+                         ) -> tuple[Array | None, float]:
+        """Per-example loss weights (1, m) rescaled to mean 1 (None when not weighted), and
+        the mean of the weights as given (the L2 penalty is divided by the batch's total
+        weight, as if an example of weight 2 appeared twice)."""
+        if class_weight is None and weights is None:
+            return None, 1.0
+        w = np.ones(Y.shape[1]) if weights is None else np.asarray(weights, dtype=np.float64)
+        if class_weight is not None:
+            if self.classes_ is None:
+                raise ValueError("class_weight is for classification; this is regression")
+            index = self.targets().index(Y.ravel()) if Y.shape[0] == 1 else np.argmax(Y, 0)
+            w = w * _class_weights(class_weight, self.classes_, index)[index]
+        if self.classes_ is not None:
+            index = self.targets().index(Y.ravel()) if Y.shape[0] == 1 else np.argmax(Y, 0)
+            weighted = np.unique(index[w > 0])
+            if weighted.size < 2:
+                raise ValueError(
+                    "the example weights leave a single class with positive weight "
+                    f"({self.classes_[weighted].tolist()}); a classifier needs two classes")
+        total = w.sum()
+        if not total > 0:
+            raise ValueError("the example weights sum to 0: give some positive weights")
+        return (w * (w.size / total)).reshape(1, -1).astype(self.dtype), total / w.size
 
-            self.preprocessor = Preprocessor(preprocess).fit(X)
-        else:
-            self.preprocessor = preprocess
-
-    def _fit_stream_preprocessor(self, source: Any, preprocess: str | Any | None) -> None:
+    def _fit_stream_preprocessor(self, source: Any, preprocess: str | Any) -> None:
         """Fit ``preprocess`` in one unshuffled pass over the source and attach it there, so
         every later batch arrives preprocessed; a source's own preprocessor is kept."""
-        if isinstance(preprocess, str) and preprocess != "none":
+        if self.train_state_ is not None or self.history_:  # keep the first fit's
+            source.preprocessor = self.preprocessor
+        elif isinstance(preprocess, str) and preprocess != "none":
             from .data.preprocessing import Preprocessor
 
             source.preprocessor = None
@@ -505,20 +542,33 @@ class Network:
     # --- inference ---------------------------------------------------------------------------
 
     def predict_proba(self, X: NDArray) -> Array:
-        """The output A[L]: (1, m) probabilities of class ``classes_[1]`` for a sigmoid
-        output, (k, m) class probabilities for softmax, (n_y, m) values for regression.
+        """Class probabilities A[L]: (1, m) probabilities of ``classes_[1]`` for a sigmoid
+        output, (k, m) for softmax. (A regression model has none: use :meth:`predict`.)
         """
+        if self.task == "regression":
+            raise ValueError("a regression model predicts values, not probabilities: use "
+                             "predict")
+        return self.forward(X)
+
+    def forward(self, X: NDArray) -> Array:
+        """The network's output A[L] of shape (n[L], m) for raw inputs X (n_x, m): through the
+        recorded preprocessing, before any decoding (standardised units for regression)."""
         return engine.predict_forward(self._inputs(X), self.params, self.activations)
 
     def predict(self, X: NDArray) -> NDArray:
-        """Predicted labels, shape (1, m) (the course's layout), or (n_y, m) for regression."""
-        AL = self.predict_proba(X)
-        return AL if self.task == "regression" else self._decode(AL)
+        """Predicted labels, shape (1, m) (the course's layout) from ``classes_``; for
+        regression the values, shape (n_y, m), in the original units (float64)."""
+        AL = self.forward(X)
+        if self.classes_ is None and self.target_mean_ is None:  # e.g. loaded old-style
+            return AL if self.task == "regression" else predict_classes(AL)
+        return self.targets().decode(AL)
 
     def evaluate(self, X: NDArray, Y: NDArray) -> dict[str, float]:
-        """{"loss": ..., "accuracy": ...} on (X, Y); regression: {"loss", "mse", "r2"}.
+        """Metrics on (X, Y): classification {"loss", "accuracy"}; regression {"loss", "r2",
+        "mae", "rmse"} (r2, mae, rmse in the original units).
 
-        The loss has no L2 term: it is the data loss, comparable across runs.
+        The loss has no L2 term: it is the data loss (for regression, half the mean squared
+        error of the standardised targets), comparable across runs.
         """
         Xp = self._inputs(X)
         return self._score(Xp, self._encode(Y, Xp.shape[1]))
@@ -527,21 +577,37 @@ class Network:
                penalty_m: int = 1) -> dict[str, float]:
         AL = engine.predict_forward(X, self.params, self.activations)
         out = {"loss": engine.compute_cost(AL, Y, self.loss)}
-        if l2:
+        if l2:  # the objective as a training batch of penalty_m examples sees it
+            out["data_loss"] = out["loss"]
             out["loss"] += l2_cost(self.params, l2, penalty_m)
         if self.task == "regression":
-            mse = float(np.mean((AL - Y) ** 2))
-            var = float(np.mean((Y - Y.mean(axis=1, keepdims=True)) ** 2))
-            out.update(mse=mse, r2=1 - mse / var if var > 0 else float("nan"))
+            out.update(regression_metrics(self._values(Y), self._values(AL)))
         else:
             out["accuracy"] = accuracy(predict_classes(AL), predict_classes(Y))
         return out
+
+    def _values(self, A: Array) -> NDArray:
+        if self.target_mean_ is None or self.target_std_ is None:
+            return np.asarray(A, dtype=np.float64)
+        return np.asarray(A, dtype=np.float64) * self.target_std_ + self.target_mean_
+
+    def attributions(self, X: NDArray, method: str = "integrated_gradients", target: Any = None,
+                     baseline: NDArray | float | None = None, steps: int = 64,
+                     seed: int | np.random.Generator | None = None, **options: Any) -> Array:
+        """Each raw feature's contribution to the target class's score, shape (n_x, m).
+
+        See :func:`deepstep.attributions.attribute` (which also returns the predictions) for
+        the methods, the scores explained and the defaults.
+        """
+        from .attributions import attribute
+
+        return attribute(self, X, method, target, baseline, steps, seed, **options).attributions
 
     # --- persistence -------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
         """Write the model (weights, architecture, classes, preprocessing, training config)
-        atomically to ``path`` (an ``.npz`` file, no pickles). See :mod:`deepstep.io`.
+        atomically to ``path``. See :mod:`deepstep.io`.
         """
         from .io import save_model
 
@@ -555,83 +621,114 @@ class Network:
         return load_model(path)
 
 
-# --- batching --------------------------------------------------------------------------------
+def regression_metrics(Y: NDArray, P: NDArray) -> dict[str, float]:
+    """R^2 (averaged over targets), MAE and RMSE of predictions P against Y, both (n_y, m).
 
-
-class _ArrayBatches:
-    """Mini-batches of in-memory arrays, shuffled each epoch (course 2, random_mini_batches).
-
-    For mini-batches the examples are kept as rows of a C-ordered (m, n_x) array (X itself
-    when X is already F-ordered, else one copy), so gathering a shuffled batch copies
-    contiguous rows, into the same two arrays every step; the batch is handed to the engine as
-    its (n_x, b) transpose view, an F-ordered array, the layout the engine's products run
-    fastest on. A full batch is X itself.
+    Examples
+    --------
+    >>> m = regression_metrics(np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 2.0, 4.0]]))
+    >>> round(m["r2"], 3), round(m["mae"], 3), round(m["rmse"], 3)
+    (0.5, 0.333, 0.577)
     """
-
-    def __init__(
-        self, X: Array, Y: Array, batch_size: int | None, rng: np.random.Generator | None
-    ):
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.X, self.Y, self.rng = X, Y, rng
-        self.m = X.shape[1]
-        full = batch_size is None or batch_size >= self.m
-        self.rows = None if full else np.ascontiguousarray(X.T)  # no copy when X is F-ordered
-        self.Y_rows = None if full else np.ascontiguousarray(Y.T)
-        self._out: tuple[Array, Array] | None = None
-
-    def epoch(self, batch_size: int | None) -> Iterator[tuple[Array, Array]]:
-        if self.rows is None or self.Y_rows is None or batch_size is None:
-            yield self.X, self.Y
-            return
-        order = np.arange(self.m) if self.rng is None else self.rng.permutation(self.m)
-        for k in range(0, self.m, batch_size):
-            idx = order[k:k + batch_size]
-            Xb, Yb = self._buffers(idx.size)
-            np.take(self.rows, idx, axis=0, out=Xb, mode="clip")  # "clip": unbuffered, 2x
-            np.take(self.Y_rows, idx, axis=0, out=Yb, mode="clip")  # faster (idx is valid)
-            yield Xb.T, Yb.T
-
-    def _buffers(self, b: int) -> tuple[Array, Array]:
-        assert self.rows is not None and self.Y_rows is not None
-        if self._out is None or self._out[0].shape[0] != b:
-            self._out = (np.empty((b, self.rows.shape[1]), self.rows.dtype),
-                         np.empty((b, self.Y_rows.shape[1]), self.Y_rows.dtype))
-        return self._out
+    D = P - Y
+    ss_res = np.sum(D * D, axis=1)
+    ss_tot = np.sum((Y - Y.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.nan)
+    return {"r2": float(np.mean(r2)), "mae": float(np.mean(np.abs(D))),
+            "rmse": float(np.sqrt(np.mean(D * D)))}
 
 
-class _StreamBatches:
-    """Mini-batches from a :class:`BatchSource`, encoded for the network."""
-
-    def __init__(self, source: BatchSource, net: Network, shuffle: bool):
-        self.source, self.net = source, net
-        self.rng = net.rng if shuffle else None
-
-    def epoch(self, batch_size: int | None) -> Iterator[tuple[Array, Array]]:
-        size = batch_size or 256
-        for Xb, yb in self.source.batches(size, self.rng, dtype=self.net.dtype):
-            Xb = check_X(np.asarray(Xb), self.net.layer_dims[0]).astype(self.net.dtype)
-            yield Xb, self.net._encode(yb, Xb.shape[1])
+# --- fit's helpers -------------------------------------------------------------------------------
 
 
-def _per_hidden_layer(dropout: float | Sequence[float], n_hidden: int) -> list[float]:
-    """One dropout rate per hidden layer, from one rate or a list."""
-    if isinstance(dropout, (int, float, np.number)):
-        return [float(dropout)] * n_hidden
-    return [float(r) for r in dropout]
+def _shape(X: Any, Y: Any, streaming: bool, net: Network) -> DataShape:
+    """What the recipe looks at."""
+    if streaming:
+        m, n_x, y = X.m, X.n_x, None
+    else:
+        Xa = np.asarray(X)
+        m, n_x, y = (Xa.shape[1] if Xa.ndim == 2 else 0), net.layer_dims[0], Y
+    task = net.task if net.task_requested != "auto" or y is None else _safe_task(y)
+    k = net.layer_dims[-1] if task == "multiclass" else 2
+    return DataShape(m=m, n_x=n_x, task=task, n_classes=k)
 
 
-def _progress(epochs: int, verbose: bool):
-    if not verbose:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=epochs, unit="epoch", file=sys.stderr, disable=None, leave=False,
-                dynamic_ncols=True)
+def _safe_task(y: Any) -> str:
+    try:
+        return detect_task(y).task
+    except ValueError:
+        return "binary"  # the labels' own error is raised, with its context, later
 
 
-def _postfix(history: dict[str, list[float]]) -> dict[str, str]:
-    out = {"loss": f"{history['loss'][-1]:.4f}"}
-    if history.get("val_loss"):
-        out["val_loss"] = f"{history['val_loss'][-1]:.4f}"
+def _settings(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's values overridden by the arguments given (None / AUTO: not given).
+
+    The recipe holds data out only for its own early stopping: when early stopping is off
+    and no ``validation_split`` is given, nothing is held out.
+    """
+    s = dict(base)
+    for key, value in given.items():
+        if isinstance(value, str) and value == AUTO:
+            continue
+        if value is not None or key == "batch_size":  # batch_size None: full batch
+            s[key] = value
+    s["epochs"] = int(s["epochs"])
+    if s["epochs"] < 1:
+        raise ValueError(f"epochs must be >= 1, got {s['epochs']}")
+    s["early_stopping"] = 10 if s["early_stopping"] is True else int(s["early_stopping"] or 0)
+    if s["early_stopping"] < 0:
+        raise ValueError(f"early_stopping must be a number of epochs >= 0, got "
+                         f"{s['early_stopping']}")
+    if not s["early_stopping"] and given["validation_split"] is None:
+        s["validation_split"] = 0.0
+    return s
+
+
+def _label_block(Y: Any, m: int) -> NDArray:
+    """Labels as (1, m) or a (n_y, m) block, with a clear error for a wrong m."""
+    Ya = np.asarray(Y)
+    if Ya.ndim == 2 and Ya.shape[0] > 1:
+        if Ya.shape[1] != m:
+            raise ValueError(f"targets are {Ya.shape} but X has m = {m} columns")
+        return Ya
+    return check_labels(Ya, m)
+
+
+def _sample_weights(sample_weight: Any, m: int) -> NDArray:
+    w = np.asarray(sample_weight, dtype=np.float64).ravel()
+    if w.shape != (m,):
+        raise ValueError(f"sample_weight has {w.size} values for m = {m} examples")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must hold finite numbers >= 0")
+    return w
+
+
+def _class_weights(class_weight: Any, classes: NDArray, index: NDArray) -> NDArray:
+    """One weight per class: "balanced" gives m / (k count), a dict gives its values (1 for
+    classes it leaves out)."""
+    k = classes.size
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"class_weight must be 'balanced' or a dict, got {class_weight!r}")
+        counts = np.bincount(index, minlength=k).astype(np.float64)
+        return np.where(counts > 0, index.size / (k * np.maximum(counts, 1)), 0.0)
+    out = np.ones(k)
+    lookup = {c: i for i, c in enumerate(classes.tolist())}
+    for label, weight in class_weight.items():
+        if label not in lookup:
+            raise ValueError(f"class_weight names class {label!r}, which the labels do not "
+                             f"have; classes: {classes.tolist()}")
+        if not (np.isfinite(weight) and weight >= 0):
+            raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0")
+        out[lookup[label]] = float(weight)
     return out
+
+
+def _fingerprint(X: NDArray, Y: NDArray) -> dict[str, Any]:
+    """Enough to tell, on resume, that the data are the same: shapes and a CRC of the bytes."""
+    crc = zlib.crc32(np.ascontiguousarray(X).view(np.uint8).ravel())
+    crc = zlib.crc32(np.ascontiguousarray(Y).astype(str).tobytes() if Y.dtype.kind in "OU"
+                     else np.ascontiguousarray(Y).view(np.uint8).ravel(), crc)
+    return {"m": int(X.shape[1]), "n_x": int(X.shape[0]), "crc32": int(crc)}
+

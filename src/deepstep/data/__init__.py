@@ -42,11 +42,13 @@ KINDS = ("h5", "images", "csv", "idx", "bundled")
 _SUFFIXES = {".h5": "h5", ".hdf5": "h5", ".hdf": "h5", ".csv": "csv"}
 
 _LOADERS: dict[str, Callable[..., Dataset]] = {
-    "h5": lambda p, image_size, label_column: load_h5(p),
-    "images": lambda p, image_size, label_column: load_image_folder(p, image_size=image_size),
-    "csv": lambda p, image_size, label_column: load_csv(p, label_column=label_column),
-    "idx": lambda p, image_size, label_column: load_idx(p),
-    "bundled": lambda p, image_size, label_column: load_bundled(str(p)),
+    "h5": lambda p, image_size, label_column, task: load_h5(p, task=task),
+    "images": lambda p, image_size, label_column, task: load_image_folder(
+        p, image_size=image_size),
+    "csv": lambda p, image_size, label_column, task: load_csv(p, label_column=label_column,
+                                                             task=task),
+    "idx": lambda p, image_size, label_column, task: load_idx(p, task=task),
+    "bundled": lambda p, image_size, label_column, task: load_bundled(str(p)),
 }
 
 
@@ -88,7 +90,8 @@ def detect_kind(source: str | os.PathLike) -> str:
 
 
 def load(
-    source: str | os.PathLike, *, image_size: int = 64, label_column: str | None = None
+    source: str | os.PathLike, *, image_size: int = 64, label_column: str | None = None,
+    task: str = "auto",
 ) -> Dataset:
     """Load a data set into memory, examples as columns.
 
@@ -100,6 +103,9 @@ def load(
         Side of the square images an image folder is resized to.
     label_column : str, optional
         CSV label column name (default the last column).
+    task : {"auto", "binary", "multiclass", "regression"}
+        How to read the labels of files that do not say (CSV, IDX, h5 without class names):
+        "auto" applies :func:`deepstep.targets.detect_task`.
 
     Returns
     -------
@@ -114,7 +120,7 @@ def load(
     ((64, 1797), (1797,), (8, 8, 1), 'multiclass')
     """
     kind = detect_kind(source)
-    return _LOADERS[kind](source, image_size, label_column)
+    return _LOADERS[kind](source, image_size, label_column, task)
 
 
 def stream(
@@ -144,7 +150,7 @@ def stream(
     elif kind == "images":
         src = stream_image_folder(source, image_size=image_size)
     else:
-        ds = _LOADERS[kind](source, image_size, label_column)
+        ds = _LOADERS[kind](source, image_size, label_column, "auto")
         src = BatchSource.from_arrays(
             ds.X, ds.y, classes=ds.classes, image_shape=ds.image_shape, name=ds.name, kind=kind
         )

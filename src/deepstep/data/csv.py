@@ -16,7 +16,8 @@ import numpy as np
 from .dataset import Dataset, encode_labels
 
 
-def load_csv(path: str | os.PathLike, *, label_column: str | None = None) -> Dataset:
+def load_csv(path: str | os.PathLike, *, label_column: str | None = None,
+             task: str = "auto") -> Dataset:
     r"""Load a CSV file: X float64 (n_features, m), y (m,) from the label column.
 
     Parameters
@@ -24,6 +25,8 @@ def load_csv(path: str | os.PathLike, *, label_column: str | None = None) -> Dat
     path : path-like
     label_column : str, optional
         Header name of the label column; default the last column.
+    task : {"auto", "binary", "multiclass", "regression"}
+        How to read the labels (see :func:`deepstep.data.encode_labels`).
 
     Returns
     -------
@@ -76,5 +79,5 @@ def load_csv(path: str | os.PathLike, *, label_column: str | None = None) -> Dat
         raw = np.array([float(v) for v in labels])
     except ValueError:
         raw = np.array(labels)
-    y, classes = encode_labels(raw)
+    y, classes = encode_labels(raw, task=task)
     return Dataset(X, y, classes, None, p.name, "csv")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from ..targets import check_task, detect_task
 from .preprocessing import Preprocessor
 from .streaming import iter_batches, task_of
 
@@ -154,20 +155,21 @@ class Dataset:
 
 
 def encode_labels(
-    raw: ArrayLike, classes: list[str] | None = None
+    raw: ArrayLike, classes: list[str] | None = None, task: str = "auto"
 ) -> tuple[NDArray, list[str] | None]:
     """Turn raw labels into ``(y, classes)`` as a Dataset stores them.
 
-    Rules: strings (or bytes) are classes, sorted; integers (or integer-valued floats) are
-    classes, their sorted distinct values written as strings (so MNIST's 0-9 stay 0-9, a
-    CSV's 1/2/3 become indices 0/1/2 with names "1", "2", "3"); floats with any fractional
-    value mean regression (classes None). When ``classes`` is given, ``raw`` must already be
-    indices into it.
+    The task follows the one rule of :func:`deepstep.targets.detect_task` (or ``task`` when
+    given): for classes, strings (or bytes) are sorted; integers (or integer-valued floats)
+    become their sorted distinct values written as strings (MNIST's 0-9 stay 0-9, a CSV's
+    1/2/3 become indices 0/1/2 with names "1", "2", "3"); regression gives float64 targets
+    (classes None). When ``classes`` is given, ``raw`` must already be indices into it.
 
     Parameters
     ----------
     raw : array-like of shape (m,)
     classes : list of str, optional
+    task : {"auto", "binary", "multiclass", "regression"}
 
     Returns
     -------
@@ -181,6 +183,8 @@ def encode_labels(
     (array([1, 0, 1]), ['cat', 'dog'])
     >>> encode_labels([2.5, 1.0])
     (array([2.5, 1. ]), None)
+    >>> encode_labels([3, 1, 3], task="regression")
+    (array([3., 1., 3.]), None)
     """
     a = np.asarray(raw)
     if classes is not None:
@@ -191,14 +195,21 @@ def encode_labels(
                 f"{classes}"
             )
         return y, list(classes)
+    task = check_task(task)
+    if task == "auto":
+        task = detect_task(a).task
+    if task == "regression":
+        if a.dtype.kind not in "iufb":
+            raise ValueError(f"regression needs numeric labels; these are {a.dtype} (e.g. "
+                             f"{a.ravel()[:3].tolist()}): choose a classification task")
+        return a.astype(np.float64).ravel(), None
     if a.dtype.kind in "SUO":
         names = [v.decode() if isinstance(v, bytes) else str(v) for v in a.ravel()]
         uniq = sorted(set(names))
         return np.searchsorted(np.array(uniq), np.array(names)).astype(np.int64), uniq
-    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-        raise ValueError("labels contain NaN or infinite values")
     if a.dtype.kind == "f" and np.any(a != np.round(a)):
-        return a.astype(np.float64).ravel(), None
+        raise ValueError("the labels have fractional parts, so they cannot be classes; use "
+                         "task 'regression' (or round them first)")
     ints = a.astype(np.int64).ravel()
     uniq_vals, y = np.unique(ints, return_inverse=True)
     return y.astype(np.int64), [str(v) for v in uniq_vals]

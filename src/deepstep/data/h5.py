@@ -102,12 +102,13 @@ def find_layout(f: h5py.File) -> H5Layout:
     return H5Layout(xn, yn, cn, axis, int(m), n_x, shape, n_x * xd.dtype.itemsize)
 
 
-def _labels(f: h5py.File, lay: H5Layout) -> tuple[NDArray, list[str] | None]:
+def _labels(f: h5py.File, lay: H5Layout, task: str = "auto"
+            ) -> tuple[NDArray, list[str] | None]:
     raw = f[lay.y][()].ravel()
     names = None
-    if lay.classes is not None:
+    if lay.classes is not None and task != "regression":
         names = [v.decode() if isinstance(v, bytes) else str(v) for v in f[lay.classes][()]]
-    return encode_labels(raw, names)
+    return encode_labels(raw, names, task=task)
 
 
 def _open(path: str | os.PathLike) -> h5py.File:
@@ -120,7 +121,7 @@ def _open(path: str | os.PathLike) -> h5py.File:
         raise ValueError(f"cannot read {p} as an HDF5 file: {e}") from e
 
 
-def load_h5(path: str | os.PathLike) -> Dataset:
+def load_h5(path: str | os.PathLike, *, task: str = "auto") -> Dataset:
     """Load a whole h5 file: X (n_x, m) in the stored dtype (uint8 for the cat images).
 
     Examples
@@ -137,7 +138,7 @@ def load_h5(path: str | os.PathLike) -> Dataset:
     """
     with _open(path) as f:
         lay = find_layout(f)
-        y, classes = _labels(f, lay)
+        y, classes = _labels(f, lay, task)
         raw = f[lay.x][()]
     X = raw.reshape(lay.m, -1).T if lay.axis == 0 else raw
     return Dataset(X, y, classes, lay.image_shape, Path(path).name, "h5")

@@ -94,7 +94,7 @@ def find_idx_pair(folder: Path) -> Path:
     return images[0]
 
 
-def load_idx(path: str | os.PathLike) -> Dataset:
+def load_idx(path: str | os.PathLike, *, task: str = "auto") -> Dataset:
     """Load an IDX images file and its labels: X uint8 (H * W, m), y int (m,).
 
     ``path`` is the images file or a folder holding one images + labels pair.
@@ -108,6 +108,6 @@ def load_idx(path: str | os.PathLike) -> Dataset:
     m = arr.shape[0]
     if labels.shape != (m,):
         raise ValueError(f"{images} has {m} images but its labels file has shape {labels.shape}")
-    y, classes = encode_labels(labels)
+    y, classes = encode_labels(labels, task=task)
     shape = (int(arr.shape[1]), int(arr.shape[2]) if arr.ndim > 2 else 1, 1)
     return Dataset(arr.reshape(m, -1).T, y, classes, shape, images.name, "idx")

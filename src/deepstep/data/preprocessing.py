@@ -75,14 +75,23 @@ class Preprocessor:
         """Whether ``transform`` can run (only "standardize" needs fitting)."""
         return self.mode != "standardize" or self.mean_ is not None
 
-    def fit(self, X: NDArray) -> Preprocessor:
-        """Compute the training statistics from X of shape (n_x, m); returns self."""
+    def fit(self, X: NDArray, weights: NDArray | None = None) -> Preprocessor:
+        """Compute the training statistics from X of shape (n_x, m); returns self.
+
+        ``weights`` (m,), optional, gives the statistics of the weighted sample (an example
+        of weight 2 counts as if it appeared twice).
+        """
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] == 0:
             raise ValueError(f"fit needs X of shape (n_x, m) with m >= 1, got {X.shape}")
         if self.mode == "standardize":
-            mean = X.mean(axis=1, keepdims=True, dtype=np.float64)
-            var = ((X - mean) ** 2).mean(axis=1, keepdims=True)
+            if weights is None:
+                mean = X.mean(axis=1, keepdims=True, dtype=np.float64)
+                var = ((X - mean) ** 2).mean(axis=1, keepdims=True)
+            else:
+                w = np.asarray(weights, dtype=np.float64).ravel()
+                mean = np.average(X, axis=1, weights=w).reshape(-1, 1)
+                var = np.average((X - mean) ** 2, axis=1, weights=w).reshape(-1, 1)
             self._set(mean, var, X.shape[1])
         self.n_seen_ = X.shape[1]
         return self

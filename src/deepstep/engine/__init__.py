@@ -13,6 +13,7 @@ from .losses import LOSSES, Loss, get_loss, loss_for_output
 from .network import (
     Workspace,
     backward,
+    backward_from,
     compute_cost,
     forward,
     layer_dims,
@@ -30,6 +31,7 @@ __all__ = [
     "Loss",
     "Workspace",
     "backward",
+    "backward_from",
     "compute_cost",
     "dual",
     "flat",

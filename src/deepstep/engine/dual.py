@@ -124,9 +124,10 @@ def plan_costs(n_x: int, n1: int, m: int, batch_size: int | None, epochs: int, *
     return PlanCosts(primal, steps * per_step + once, m * m * itemsize, n_x * m * itemsize)
 
 
-def plan(solver: str, optimizer: Optimizer, X: Array, params: dict[str, Array], *,
+def plan(solver: str, optimizer: Optimizer, X: Array | None, params: dict[str, Array], *,
          batch_size: int | None, epochs: int, l2: float = 0.0, clip_norm: float | None = None,
-         validation: bool = False) -> tuple[DualFirstLayer | None, str]:
+         validation: bool = False, state: State | None = None
+         ) -> tuple[DualFirstLayer | None, str]:
     """Decide the path for a training run; start the dual path when it is taken.
 
     Parameters
@@ -137,6 +138,8 @@ def plan(solver: str, optimizer: Optimizer, X: Array, params: dict[str, Array], 
     params : the initial parameters; W1 (n[1], n_x) becomes W1_0
     batch_size, epochs, l2, clip_norm : the run's settings
     validation : whether W[1] is needed after every epoch (validation, early stopping)
+    state : the optimiser state training continues from, if any (momentum's velocity for W1
+        must be zero: the dual form starts from rest)
 
     Returns
     -------
@@ -154,6 +157,9 @@ def plan(solver: str, optimizer: Optimizer, X: Array, params: dict[str, Array], 
                    "breaks W1 = c W1_0 + A X^T (the dual path needs gd or momentum)")
     elif X is None:
         why_not = "streamed data: the dual path needs all of X in memory (for K = X^T X)"
+    elif state and "v" in state and np.any(state["v"]["W1"]):
+        why_not = ("training continues with a velocity for W1 from an earlier fit; the dual "
+                   "form starts from rest")
     if why_not is not None:
         if solver == "dual":
             raise ValueError(f"solver='dual' is not possible here: {why_not}; use "
@@ -265,6 +271,8 @@ class DualFirstLayer:
         rng: np.random.Generator | None = None,
         clip_norm: float | None = None,
         workspace: Workspace | None = None,
+        weights: Array | None = None,
+        parts: dict[str, float] | None = None,
     ) -> tuple[float, Array, State]:
         """:func:`deepstep.engine.step.train_step` with the first layer in the dual form.
 
@@ -276,7 +284,8 @@ class DualFirstLayer:
         Y : ndarray of shape (n[L], b)
         params : W{l}, b{l}; b1 and the layers after the first are updated in place. W1 is
             not read or written (see :meth:`sync`).
-        activations, loss, optimizer, state, lr, t, l2, keep_probs, rng, clip_norm
+        activations, loss, optimizer, state, lr, t, l2, keep_probs, rng, clip_norm, weights,
+        parts
             As in ``train_step``; the optimiser must be gd or momentum.
         workspace : accepted for ``train_step``'s signature; the dual path keeps its own
             (its other layers are numbered 1..L-1 there).
@@ -327,23 +336,29 @@ class DualFirstLayer:
             sub_keep = None if keep_probs is None else list(keep_probs[1:])
             AL, caches = forward(A1, sub, activations[1:], keep_probs=sub_keep, rng=rng,
                                  workspace=ws)
-            cost = compute_cost(AL, Y, loss, sub, l2)
+            data_loss = compute_cost(AL, Y, loss, weights=weights)
             grads = backward(AL, Y, caches, activations[1:], loss, l2=l2, need_dA0=True,
-                             workspace=ws)
+                             workspace=ws, weights=weights)
             dZ1 = grads.pop("dA0")
             if mask1 is not None:
                 dZ1 = np.multiply(dZ1, mask1, out=dZ1)
             dZ1 = g1.backward(dZ1, Z1, None if mask1 is not None else A1, out=dZ1)
         else:
             AL, grads = A1, {}
-            cost = compute_cost(AL, Y, loss)
+            data_loss = compute_cost(AL, Y, loss, weights=weights)
             if loss.fused_activation == g1.name:
                 dZ1 = np.subtract(AL, Y, out=ws.array("dual.dZ1", AL.shape, dtype))
             else:
                 dZ1 = g1.backward(loss.gradient(AL, Y), Z1, None)
-        if l2:
+            if weights is not None:
+                dZ1 *= weights
+        cost = data_loss
+        if l2:  # lambda / (2 b) (||W1||^2 + the other layers' squares), as train_step has it
             full = AKb if idx is None else None
-            cost += l2 / (2 * b) * self.sq_norm(full)
+            cost += l2 / (2 * b) * (self.sq_norm(full) + sum(
+                float(np.vdot(sub[k], sub[k])) for k in sub if k.startswith("W")))
+        if parts is not None:
+            parts["data_loss"] = data_loss
         db1 = np.add.reduce(dZ1, axis=1, keepdims=True, out=ws.array("dual.db1", (n1, 1), dtype))
         db1 *= 1.0 / b
 

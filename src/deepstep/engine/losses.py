@@ -1,8 +1,12 @@
 """Losses (costs): each registry entry bundles the cost, its gradient and its fused output.
 
 All take ``AL`` (the network's output, shape (n[L], m)) and ``Y`` (same shape) and average
-over the m examples. Logs never see 0: probabilities are clipped to [eps, 1 - eps] with eps
-the dtype's machine epsilon, as scikit-learn's ``log_loss`` does.
+over the m examples; an optional ``weights`` row (1, m) weighs each example's loss
+(weights of mean 1 keep the scale; None is the plain mean, bit for bit). Logs never see 0:
+in the costs, probabilities are clipped to [eps, 1 - eps] with eps the dtype's machine
+epsilon, as scikit-learn's ``log_loss`` does. The gradients are not clipped at eps (that
+would cut the gradient of a confidently wrong prediction to almost nothing); the categorical
+one only keeps 1 / AL finite.
 
 Where the output activation is the loss's natural partner (sigmoid + binary cross-entropy,
 softmax + categorical cross-entropy, linear + squared error) the engine skips dA[L] and uses
@@ -27,7 +31,7 @@ class Loss:
     """A named cost J(AL, Y) with dJ/dAL (per example) and the activation it fuses with."""
 
     name: str
-    cost: Callable[[Array, Array], float]
+    cost: Callable[..., float]
     gradient: Callable[[Array, Array], Array]
     fused_activation: str
 
@@ -46,8 +50,8 @@ def _clip(AL: Array) -> Array:
     return np.minimum(np.maximum(AL, eps), 1 - eps)
 
 
-def binary_cross_entropy(AL: Array, Y: Array) -> float:
-    """J = -1/m sum(Y log(AL) + (1 - Y) log(1 - AL)).
+def binary_cross_entropy(AL: Array, Y: Array, weights: Array | None = None) -> float:
+    """J = -1/m sum(Y log(AL) + (1 - Y) log(1 - AL)) (each term times its weight).
 
     Examples
     --------
@@ -56,7 +60,8 @@ def binary_cross_entropy(AL: Array, Y: Array) -> float:
     """
     m = AL.shape[1]
     P = _clip(AL)
-    return float(-1.0 / m * np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P)))
+    terms = Y * np.log(P) + (1 - Y) * np.log(1 - P)
+    return float(-1.0 / m * np.sum(terms if weights is None else terms * weights))
 
 
 def _bce_gradient(AL: Array, Y: Array) -> Array:
@@ -65,21 +70,28 @@ def _bce_gradient(AL: Array, Y: Array) -> Array:
     return -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
 
 
-def categorical_cross_entropy(AL: Array, Y: Array) -> float:
+def categorical_cross_entropy(AL: Array, Y: Array, weights: Array | None = None) -> float:
     """J = -1/m sum_j sum_k Y[k, j] log(AL[k, j]), Y one-hot of shape (n[L], m)."""
     m = AL.shape[1]
-    return float(-np.sum(Y * np.log(_clip(AL))) / m)
+    terms = Y * np.log(_clip(AL))
+    return float(-np.sum(terms if weights is None else terms * weights) / m)
 
 
 def _cce_gradient(AL: Array, Y: Array) -> Array:
-    return -np.divide(Y, _clip(AL))
+    # dA = -Y / AL, guarded only against AL = 0 (floored at the smallest normal number, not at
+    # eps): the output's backward multiplies by AL again (softmax: dZ = AL (dA - sum(dA AL))),
+    # so dZ = AL - Y comes out exact to rounding for every AL >= tiny (2.2e-308 in float64,
+    # 1.2e-38 in float32), as the fused path gives it. Flooring at eps made dZ = -AL / eps
+    # instead of AL - 1 for a true class below 2.2e-16, a gradient that all but vanished.
+    return -np.divide(Y, np.maximum(AL, np.finfo(AL.dtype).tiny))
 
 
-def mean_squared_error(AL: Array, Y: Array) -> float:
+def mean_squared_error(AL: Array, Y: Array, weights: Array | None = None) -> float:
     """J = 1/(2m) sum (AL - Y)^2: half the squared error per example, so dJ/dAL = AL - Y."""
     m = AL.shape[1]
     D = AL - Y
-    return float(np.sum(D * D) / (2 * m))
+    D2 = D * D
+    return float(np.sum(D2 if weights is None else D2 * weights) / (2 * m))
 
 
 def _mse_gradient(AL: Array, Y: Array) -> Array:

@@ -254,9 +254,12 @@ def predict_forward(X: Array, params: Params, activations: Sequence[Activation])
 
 
 def compute_cost(AL: Array, Y: Array, loss: Loss, params: Params | None = None,
-                 l2: float = 0.0) -> float:
-    """J = loss(AL, Y) + lambda / (2 m) sum_l ||W[l]||^2 (the second term only when l2 > 0)."""
-    J = loss.cost(AL, Y)
+                 l2: float = 0.0, weights: Array | None = None) -> float:
+    """J = loss(AL, Y) + lambda / (2 m) sum_l ||W[l]||^2 (the second term only when l2 > 0).
+
+    ``weights`` (1, m), optional, weighs each example's loss (see :mod:`.losses`).
+    """
+    J = loss.cost(AL, Y) if weights is None else loss.cost(AL, Y, weights)
     if l2 and params is not None:
         J += l2_cost(params, l2, AL.shape[1])
     return J
@@ -274,8 +277,9 @@ def backward(
     need_dA0: bool = False,
     keep_dA: bool = False,
     workspace: Workspace | None = None,
+    weights: Array | None = None,
 ) -> dict[str, Array]:
-    """Gradients of the cost with respect to every W[l] and b[l].
+    """Gradients of the cost with respect to every W[l] and b[l] (dZ[L], then the layer loop).
 
     Parameters
     ----------
@@ -297,6 +301,8 @@ def backward(
     workspace : Workspace, optional
         Write dZ[l], dW[l], db[l] and dA[l] into its preallocated arrays (training); the
         gradients then stay valid until the workspace is used again. Not with ``keep_dA``.
+    weights : ndarray of shape (1, m), optional
+        Per-example loss weights, as given to :func:`compute_cost`: they scale dZ[L].
 
     Returns
     -------
@@ -304,32 +310,82 @@ def backward(
         "dW{l}" (n[l], n[l-1]) and "db{l}" (n[l], 1), and "dA{l}" (n[l], m) where asked for.
     """
     L = len(caches)
-    m = AL.shape[1]
     # Labels in the output's dtype: int64 labels (as the course's h5 files hold) would otherwise
     # promote dZ = AL - Y, and with it every gradient of a float32 network, to float64.
     Y = np.asarray(Y, dtype=AL.dtype)
-    grads: dict[str, Array] = {}
     ws = None if keep_dA else workspace
-
-    def buffer(name: str, like: Array) -> Array | None:
-        return None if ws is None else ws.array(name, like.shape, AL.dtype, AL)
-
     out = activations[-1]
     if fused and loss.fused_activation == out.name:
-        dZ = np.subtract(AL, Y, out=buffer(f"dZ{L}", AL))
+        into = None if ws is None else ws.array(f"dZ{L}", AL.shape, AL.dtype, AL)
+        dZ = np.subtract(AL, Y, out=into)
     else:
         # the textbook path, as the course writes it: dA[L] from the loss, then g'(Z[L]) from
         # the cached Z (not from AL), so hand-made caches give the course's numbers too
         dAL = loss.gradient(AL, Y)
         dZ = out.backward(dAL, caches[-1][1], None, out=dAL)
+    if weights is not None:
+        dZ *= weights
+    return backward_from(dZ, caches, activations, l2=l2, need_dA0=need_dA0, keep_dA=keep_dA,
+                         workspace=workspace, like=AL)
+
+
+def backward_from(
+    dZL: Array,
+    caches: Sequence[Cache],
+    activations: Sequence[Activation],
+    *,
+    l2: float = 0.0,
+    need_dA0: bool = False,
+    keep_dA: bool = False,
+    workspace: Workspace | None = None,
+    like: Array | None = None,
+) -> dict[str, Array]:
+    """The layer loop of :func:`backward`, started from a given dZ[L], down to dW[1] (or dA[0]).
+
+    dA[l-1] = W[l]^T dZ[l] and dZ[l-1] = dA[l-1] * g[l-1]'(Z[l-1]) for l = L..1, with
+    dW[l] = dZ[l] A[l-1]^T / m and db[l] = the row sums of dZ[l] / m on the way. ``backward``
+    calls it with the loss's dZ[L]; attributions call it with dZ[L] = the one-hot of the
+    explained class and ``need_dA0=True``, so dA[0] is the gradient of that class's score
+    with respect to the network's input, through the same code that trains.
+
+    Parameters
+    ----------
+    dZL : ndarray of shape (n[L], m)
+        Gradient of the objective with respect to Z[L], per example (not divided by m).
+        Overwritten when a workspace is given (it is then usually the workspace's own dZ[L]).
+    caches : the caches returned by :func:`forward`
+    activations : sequence of L :class:`Activation`
+    l2, need_dA0, keep_dA, workspace
+        As in :func:`backward`.
+    like : ndarray of shape (n[L], m), optional
+        The array whose memory order the workspace's arrays follow (``backward`` passes A[L]);
+        default ``dZL``.
+
+    Returns
+    -------
+    grads : dict
+        "dW{l}" (n[l], n[l-1]) and "db{l}" (n[l], 1), and "dA{l}" (n[l], m) where asked for
+        ("dA0", of shape (n[0], m), with ``need_dA0``).
+    """
+    L = len(caches)
+    m = dZL.shape[1]
+    like = dZL if like is None else like
+    dtype = like.dtype
+    grads: dict[str, Array] = {}
+    ws = None if keep_dA else workspace
+
+    def buffer(name: str, shape_of: Array) -> Array | None:
+        return None if ws is None else ws.array(name, shape_of.shape, dtype, like)
+
+    dZ = dZL
     for l in range(L, 0, -1):
         (A_prev, W, _), _Z = caches[l - 1][:2]
         need = l > 1 or need_dA0 or keep_dA
         into = None if ws is None else (
             buffer(f"dZ{l - 1}", A_prev) if need else None,
-            ws.array(f"dW{l}", W.shape, AL.dtype), ws.array(f"db{l}", (W.shape[0], 1), AL.dtype))
+            ws.array(f"dW{l}", W.shape, dtype), ws.array(f"db{l}", (W.shape[0], 1), dtype))
         dA_prev, dW, db = linear_backward(dZ, A_prev, W, need_dA_prev=need, out=into)
-        scratch = ws.array(f"l2_{l}", W.shape, AL.dtype) if ws is not None and l2 else None
+        scratch = ws.array(f"l2_{l}", W.shape, dtype) if ws is not None and l2 else None
         grads[f"dW{l}"] = add_l2_gradient(dW, W, l2, m, scratch)
         grads[f"db{l}"] = db
         if dA_prev is None:

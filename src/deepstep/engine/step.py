@@ -11,7 +11,7 @@ from ..optim.optimizers import Optimizer, State
 from .activations import Activation
 from .losses import Loss
 from .network import Workspace, backward, compute_cost, forward
-from .regularizers import clip_by_global_norm
+from .regularizers import clip_by_global_norm, l2_cost
 
 Array = NDArray[np.floating]
 
@@ -32,6 +32,8 @@ def train_step(
     rng: np.random.Generator | None = None,
     clip_norm: float | None = None,
     workspace: Workspace | None = None,
+    weights: Array | None = None,
+    parts: dict[str, float] | None = None,
 ) -> tuple[float, Array, State]:
     """Take one step on the batch (X, Y); ``params`` is updated in place.
 
@@ -48,6 +50,11 @@ def train_step(
     workspace : Workspace, optional
         Preallocated arrays kept by the training loop across steps (see :class:`Workspace`);
         the step then allocates next to nothing. AL lives in it until the next step.
+    weights : ndarray of shape (1, m), optional
+        Per-example loss weights (mean 1 over the training set keeps the learning rate's
+        scale): class or sample weights.
+    parts : dict, optional
+        Receives "data_loss", the cost without the L2 penalty (for curves that show both).
 
     Returns
     -------
@@ -59,8 +66,12 @@ def train_step(
     """
     AL, caches = forward(X, params, activations, keep_probs=keep_probs, rng=rng,
                          workspace=workspace)
-    cost = compute_cost(AL, Y, loss, params, l2)
-    grads = backward(AL, Y, caches, activations, loss, l2=l2, workspace=workspace)
+    data_loss = compute_cost(AL, Y, loss, weights=weights)
+    cost = data_loss + l2_cost(params, l2, AL.shape[1]) if l2 else data_loss
+    if parts is not None:
+        parts["data_loss"] = data_loss
+    grads = backward(AL, Y, caches, activations, loss, l2=l2, workspace=workspace,
+                     weights=weights)
     del caches
     if workspace is not None:  # one flat gradient buffer when the parameters are flat
         grads = workspace.gradients(grads)

@@ -1,0 +1,92 @@
+"""The ``deepstep`` command: train, evaluate, predict, report, explain, gradcheck.
+
+One module per command (:data:`COMMANDS`), each declaring its parser (``add_parser``) and a
+``run(args) -> int`` that parses and prints; the work lives in the library
+(:mod:`deepstep.training_run`, :mod:`deepstep.data.inputs`, :mod:`deepstep.report.run`,
+:mod:`deepstep.explain`, :mod:`deepstep.gradcheck`). The layered settings of ``train`` are in
+:mod:`deepstep.cli.settings`. User errors (a missing file, a bad value, a file that is not a
+model) exit with status 2 and one line on stderr; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from .. import __version__
+from . import evaluate, explain, gradcheck, predict, report, train
+from .common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    USER_ERRORS,
+    Parser,
+    UsageError,
+    one_line,
+    show_warning,
+)
+
+#: The commands in the order ``deepstep --help`` lists them.
+COMMANDS = (train, evaluate, predict, report, explain, gradcheck)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``deepstep`` argument parser with one sub-command per module of :data:`COMMANDS`."""
+    parser = Parser(prog="deepstep", description="Build, train and explain deep neural "
+                    "networks from scratch on NumPy.", epilog="examples:\n"
+                    "  deepstep train\n  deepstep explain --layers 12288,20,7,5,1 --m 209\n"
+                    "  deepstep <command> --help",
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"deepstep {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    subs = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(subs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``deepstep`` command with ``argv`` (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 success, 1 a failed gradient check, 2 a user error (one line on
+        stderr), 130 interrupted.
+
+    Examples
+    --------
+    >>> main(["explain", "--layers", "2,3,1", "--m", "4"])  # doctest: +ELLIPSIS
+    layer_dims [2, 3, 1], m = 4 examples, float64
+    ...
+    0
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as e:
+        print(f"error: {one_line(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as e:  # --help and --version
+        return int(e.code or EXIT_OK)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = show_warning
+        try:
+            return int(args.run(args))
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:  # e.g. `deepstep explain ... | head`: stop quietly
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+        except USER_ERRORS as e:
+            if debug:
+                raise
+            print(f"error: {one_line(e)}", file=sys.stderr)
+            return EXIT_USAGE
