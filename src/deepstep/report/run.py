@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..engine.metrics import predict_classes
 from ..explain import layer_rows
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def confusion_and_mislabeled(net: Network, ds: Dataset):
 
     k = len(ds.classes)
     proba = net.predict_proba(ds.X)
-    pred = np.asarray(net.targets().decode(proba)).ravel().astype(np.int64)
+    pred = predict_classes(proba).ravel()  # indices, like ds.y (see data.inputs.load_for_model)
     cm = confusion_matrix(ds.y, pred, k)
     if ds.image_shape is None:
         return (cm, list(ds.classes)), None
