@@ -30,10 +30,11 @@ from deepstep.optim import get_optimizer  # noqa: E402
 
 
 def step_seconds(dims, m, steps, rng) -> float:
-    """Median seconds of one Adam train_step on a (dims[0], m) batch, with a Workspace."""
+    """Median seconds of one Adam train_step on a (dims[0], m) batch, with a Workspace and
+    packed parameters (as fit runs it)."""
     X = rng.random((m, dims[0]), dtype=np.float32).T  # F-ordered, as fit's batches are
     Y = np.eye(dims[-1], dtype=np.float32)[:, rng.integers(0, dims[-1], m)]
-    params = engine.initialize(dims, "he", rng=rng, dtype=np.float32)
+    params = engine.flat.pack(engine.initialize(dims, "he", rng=rng, dtype=np.float32))
     acts = engine.resolve_activations("relu", "softmax", len(dims) - 1)
     loss, opt, ws = engine.get_loss("cce"), get_optimizer("adam"), engine.Workspace()
     state = opt.init(params)
@@ -61,21 +62,21 @@ def peak_memory(dims, m, batch, epochs=2) -> dict:
     data set is allocated before tracing starts. Also reports the peak of a whole ``fit``,
     which ends with one forward pass over the training set (the collapse check).
     """
-    from deepstep.model import _ArrayBatches
+    from deepstep.training.batches import ArrayBatches
 
     rng = np.random.default_rng(0)
     X = rng.random((m, dims[0]), dtype=np.float32).T
     y = rng.integers(0, dims[-1], m)
     Y = np.eye(dims[-1], dtype=np.float32)[:, y]
-    params = engine.initialize(dims, "he", rng=rng, dtype=np.float32)
+    params = engine.flat.pack(engine.initialize(dims, "he", rng=rng, dtype=np.float32))
     acts = engine.resolve_activations("relu", "softmax", len(dims) - 1)
     loss, opt = engine.get_loss("cce"), get_optimizer("adam")
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    batches, ws, t = _ArrayBatches(X, Y, batch, rng), engine.Workspace(), 0
+    batches, ws, t = ArrayBatches(X, Y, batch), engine.Workspace(), 0
     state = opt.init(params)
     for _ in range(epochs):
-        for Xb, Yb in batches.epoch(batch):
+        for Xb, Yb, _w in batches.epoch(rng):
             t += 1
             train_step(Xb, Yb, params, acts, loss, opt, state, 1e-3, t, workspace=ws)
     peak = tracemalloc.get_traced_memory()[1] - base
