@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from deepstep import Network, engine
 from deepstep.engine.dual import DualFirstLayer, check_solver, plan, plan_costs
 from deepstep.engine.step import train_step
 from deepstep.optim import get_optimizer
+from deepstep.training import Callback, ModelCheckpoint, TrainingInterrupted
 
 CAT = [12288, 20, 7, 5, 1]
 
@@ -193,3 +196,56 @@ def test_the_cost_model_in_numbers():
     assert c.dual_flops == 2500 * 2 * 20 * 209 * 209 + once
     assert c.k_bytes == 209 * 209 * 8 and c.dual_wins
     assert c.dual_flops / c.primal_flops < 0.02
+
+
+class _InterruptAt(Callback):
+    """Act as if SIGINT arrived during step ``step`` (the loop finishes the batch)."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_batch_end(self, batch, logs):
+        if logs["step"] == self.step:
+            self.trainer.interrupted = signal.SIGINT
+
+
+def test_continued_fits_and_checkpoint_resumes_on_the_dual_path(rng, tmp_path):
+    """A second fit, and a resume from a checkpoint, start the dual form again from the
+    weights they continue from: the same run as one uninterrupted fit, to rounding."""
+    X = rng.standard_normal((300, 60))
+    y = (X[:4].sum(axis=0) > 0).astype(int)
+    kw = dict(batch_size=16, optimizer="gd", learning_rate=0.05, l2=0.1, preprocess="none",
+              validation_split=0.2, verbose=False)
+
+    def net():
+        return Network([300, 6, 1], seed=5, dtype="float64", solver="dual")
+
+    whole = net()
+    history = whole.fit(X, y, epochs=6, **kw)
+    assert whole.config_["solver"].startswith("dual -> dual")
+    twice = net()
+    twice.fit(X, y, epochs=2, **kw)
+    twice.fit(X, y, epochs=4, **kw)
+    path = tmp_path / "checkpoint.safetensors"
+    first = net()
+    with pytest.raises(TrainingInterrupted, match="after step 11; checkpoint written"):
+        first.fit(X, y, epochs=6, callbacks=[ModelCheckpoint(path, every=100),
+                                             _InterruptAt(11)], **kw)
+    resumed = net()
+    again = resumed.fit(X, y, epochs=6, resume_from=path, **kw)
+    np.testing.assert_allclose(again["loss"], history["loss"], rtol=1e-10)
+    for other in (twice, resumed):
+        for k in whole.params:
+            np.testing.assert_allclose(other.params[k], whole.params[k], rtol=1e-9,
+                                       atol=1e-12, err_msg=k)
+    # momentum's velocity for W1 cannot restart in the dual form: auto resumes on the primal
+    # path, and an explicit dual says why
+    mom = dict(kw, optimizer="momentum")
+    with pytest.raises(TrainingInterrupted):
+        net().fit(X, y, epochs=3, callbacks=[ModelCheckpoint(path, every=100),
+                                             _InterruptAt(5)], **mom)
+    with pytest.raises(ValueError, match="velocity for W1 from an earlier run"):
+        net().fit(X, y, epochs=3, resume_from=path, **mom)
+    auto = Network([300, 6, 1], seed=5, dtype="float64", solver="auto")
+    auto.fit(X, y, epochs=3, resume_from=path, **mom)
+    assert auto.config_["solver"].startswith("auto -> primal: training continues")

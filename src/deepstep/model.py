@@ -413,7 +413,8 @@ class Network:
                 self.solver, opt, Xp, self.params, batch_size=s["batch_size"],
                 epochs=s["epochs"], l2=s["l2"], clip_norm=clip_norm,
                 validation=validation_data is not None or bool(callbacks),
-                state=None if self.train_state_ is None else self.train_state_.opt_state)
+                state=None if self.train_state_ is None else self.train_state_.opt_state,
+                resuming=resume_from is not None)
             # the dual path batches example indices (columns of its K = X^T X), not X itself
             data = ArrayBatches(Xp if dual is None else np.arange(Xp.shape[1])[None, :], Yp,
                                 s["batch_size"], w)

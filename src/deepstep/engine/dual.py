@@ -126,7 +126,7 @@ def plan_costs(n_x: int, n1: int, m: int, batch_size: int | None, epochs: int, *
 
 def plan(solver: str, optimizer: Optimizer, X: Array | None, params: dict[str, Array], *,
          batch_size: int | None, epochs: int, l2: float = 0.0, clip_norm: float | None = None,
-         validation: bool = False, state: State | None = None
+         validation: bool = False, state: State | None = None, resuming: bool = False
          ) -> tuple[DualFirstLayer | None, str]:
     """Decide the path for a training run; start the dual path when it is taken.
 
@@ -140,6 +140,8 @@ def plan(solver: str, optimizer: Optimizer, X: Array | None, params: dict[str, A
     validation : whether W[1] is needed after every epoch (validation, early stopping)
     state : the optimiser state training continues from, if any (momentum's velocity for W1
         must be zero: the dual form starts from rest)
+    resuming : whether the run continues from a checkpoint (read after this call: the dual
+        form then starts from the restored W1 at the first step; momentum cannot resume)
 
     Returns
     -------
@@ -157,8 +159,9 @@ def plan(solver: str, optimizer: Optimizer, X: Array | None, params: dict[str, A
                    "breaks W1 = c W1_0 + A X^T (the dual path needs gd or momentum)")
     elif X is None:
         why_not = "streamed data: the dual path needs all of X in memory (for K = X^T X)"
-    elif state and "v" in state and np.any(state["v"]["W1"]):
-        why_not = ("training continues with a velocity for W1 from an earlier fit; the dual "
+    elif (state and "v" in state and np.any(state["v"]["W1"])) or (
+            resuming and optimizer.name == "momentum"):
+        why_not = ("training continues with a velocity for W1 from an earlier run; the dual "
                    "form starts from rest")
     if why_not is not None:
         if solver == "dual":
@@ -205,23 +208,28 @@ class DualFirstLayer:
     """
 
     def __init__(self, X: Array, W1: Array, beta: float | None = None) -> None:
-        dtype = W1.dtype
         X64 = np.asarray(X, dtype=np.float64)
         self.X = X
-        self.W0 = np.array(W1, dtype=np.float64)
-        self.K = (X64.T @ X64).astype(dtype, copy=False)
-        self.P0 = (self.W0 @ X64).astype(dtype, copy=False)
-        self._P0_rows = np.ascontiguousarray(self.P0.T)  # (m, n[1]): a batch is rows
-        self.w0_sq = float(np.vdot(self.W0, self.W0))
         self.m = X.shape[1]
-        self.c = 1.0
-        self.A = np.zeros(self.P0.shape, np.float64)
+        self.K = (X64.T @ X64).astype(W1.dtype, copy=False)
         self.beta = beta
-        self.cv = 0.0
-        self.Av = None if beta is None else np.zeros_like(self.A)
-        self._G = np.zeros_like(self.A)
         self._all = np.arange(self.m)
         self._ws = Workspace()  # its own: the other layers' arrays are named as layers 1..L-1
+        self._steps = 0
+        self.start(W1)
+
+    def start(self, W1: Array) -> None:
+        """Start the dual form at W1_0 = ``W1`` (n[1], n_x): c = 1, A = 0, at rest."""
+        self.W0 = np.array(W1, dtype=np.float64)
+        self.P0 = (self.W0 @ np.asarray(self.X, dtype=np.float64)).astype(self.K.dtype,
+                                                                         copy=False)
+        self._P0_rows = np.ascontiguousarray(self.P0.T)  # (m, n[1]): a batch is rows
+        self.w0_sq = float(np.vdot(self.W0, self.W0))
+        self.c = 1.0
+        self.A = np.zeros(self.P0.shape, np.float64)
+        self.cv = 0.0
+        self.Av = None if self.beta is None else np.zeros_like(self.A)
+        self._G = np.zeros_like(self.A)
 
     # --- the dual form --------------------------------------------------------------------
 
@@ -298,6 +306,13 @@ class DualFirstLayer:
         """
         if optimizer.name not in DUAL_OPTIMIZERS:
             raise ValueError(f"the dual path needs gd or momentum, got {optimizer.name}")
+        if self._steps == 0:  # W1 may have moved since (a checkpoint restored): start there
+            if not np.array_equal(params["W1"], self.W0):
+                self.start(params["W1"])
+            if self.Av is not None and "v" in state and np.any(state["v"]["W1"]):
+                raise ValueError("the dual path starts momentum from rest, but the optimiser "
+                                 "state holds a velocity for W1: train with solver='primal'")
+        self._steps += 1
         ws = self._ws
         idx = None if index is None else np.asarray(index).reshape(-1)
         if idx is not None and idx.size == self.m and np.array_equal(idx, self._all):
