@@ -76,7 +76,7 @@ def peak_memory(dims, m, batch, epochs=2) -> dict:
     batches, ws, t = ArrayBatches(X, Y, batch), engine.Workspace(), 0
     state = opt.init(params)
     for _ in range(epochs):
-        for Xb, Yb, _w in batches.epoch(rng):
+        for Xb, Yb, _ in batches.epoch(rng):
             t += 1
             train_step(Xb, Yb, params, acts, loss, opt, state, 1e-3, t, workspace=ws)
     peak = tracemalloc.get_traced_memory()[1] - base
