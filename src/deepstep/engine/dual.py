@@ -55,6 +55,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -349,7 +350,7 @@ class DualFirstLayer:
             A1 = np.multiply(A1, mask1, out=A1)
 
         # the other layers: the engine's own forward, cost and backward on A1
-        sub = {f"{k[0]}{int(k[1:]) - 1}": v for k, v in params.items() if k not in ("W1", "b1")}
+        sub = {k: params[key] for k, key in _shifted(L)}
         if L > 1:
             sub_keep = None if keep_probs is None else list(keep_probs[1:])
             AL, caches = forward(A1, sub, activations[1:], keep_probs=sub_keep, rng=rng,
@@ -410,9 +411,8 @@ class DualFirstLayer:
 
         # update: b1 and the other layers by the optimiser, W1 through c and A
         rest_params, rest_grads = {"b1": params["b1"]}, {"db1": db1}
-        for k, g in grads.items():  # "dW1" of the sub-network is dW2 of the network
-            key = f"{k[1]}{int(k[2:]) + 1}"
-            rest_params[key], rest_grads["d" + key] = params[key], g
+        for k, key in _shifted(L):  # "W1" of the sub-network is W2 of the network
+            rest_params[key], rest_grads["d" + key] = params[key], grads["d" + k]
         _, state = optimizer.update(rest_params, rest_grads, state, lr, t, inplace=True)
         if self.Av is None:  # gd: W1 -= lr s dW1
             step = lr * scale
@@ -439,3 +439,10 @@ class DualFirstLayer:
         if self.Av is not None:
             parts["Av"] = self.Av
         return {k: v.nbytes for k, v in parts.items()}
+
+
+@functools.cache
+def _shifted(L: int) -> tuple[tuple[str, str], ...]:
+    """("W1", "W2"), ("b1", "b2"), ...: the sub-network's keys (layers 2..L renumbered from 1)
+    and the network's."""
+    return tuple((f"{p}{l - 1}", f"{p}{l}") for l in range(2, L + 1) for p in "Wb")
