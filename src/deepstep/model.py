@@ -416,8 +416,8 @@ class Network:
                 state=None if self.train_state_ is None else self.train_state_.opt_state,
                 resuming=resume_from is not None)
             # the dual path batches example indices (columns of its K = X^T X), not X itself
-            data = ArrayBatches(Xp if dual is None else np.arange(Xp.shape[1])[None, :], Yp,
-                                s["batch_size"], w)
+            columns = Xp if dual is None else np.arange(Xp.shape[1])[None, :]
+            data = ArrayBatches(columns, Yp, s["batch_size"], w)  # type: ignore[arg-type]
         val = None
         if validation_data is not None:
             Xv = self._inputs(validation_data[0])

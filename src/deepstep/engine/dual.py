@@ -169,6 +169,7 @@ def plan(solver: str, optimizer: Optimizer, X: Array | None, params: dict[str, A
             raise ValueError(f"solver='dual' is not possible here: {why_not}; use "
                              "solver='primal' or 'auto'")
         return None, f"auto -> primal: {why_not}"
+    assert X is not None  # the streamed case returned above
     n1, (n_x, m) = params["W1"].shape[0], X.shape
     costs = plan_costs(n_x, n1, m, batch_size, epochs, itemsize=X.dtype.itemsize, l2=l2,
                        clip=bool(clip_norm), syncs=1 + (epochs if validation else 0))
@@ -227,10 +228,11 @@ class DualFirstLayer:
         self._P0_rows = np.ascontiguousarray(self.P0.T)  # (m, n[1]): a batch is rows
         self.w0_sq = float(np.vdot(self.W0, self.W0))
         self.c = 1.0
-        self.A = np.zeros(self.P0.shape, np.float64)
+        self.A: NDArray[np.float64] = np.zeros(self.P0.shape, np.float64)
         self.cv = 0.0
-        self.Av = None if self.beta is None else np.zeros_like(self.A)
-        self._G = np.zeros_like(self.A)
+        self.Av: NDArray[np.float64] | None = (None if self.beta is None
+                                               else np.zeros_like(self.A))
+        self._G: NDArray[np.float64] = np.zeros_like(self.A)
 
     # --- the dual form --------------------------------------------------------------------
 
@@ -315,7 +317,7 @@ class DualFirstLayer:
                                  "state holds a velocity for W1: train with solver='primal'")
         self._steps += 1
         ws = self._ws
-        idx = None if index is None else np.asarray(index).reshape(-1)
+        idx: NDArray | None = None if index is None else np.asarray(index).reshape(-1)
         if idx is not None and idx.size == self.m and np.array_equal(idx, self._all):
             idx = None
         b = self.m if idx is None else idx.size
@@ -332,7 +334,7 @@ class DualFirstLayer:
                          mode="clip").T  # K is symmetric: its rows idx are its columns idx
             P0b = np.take(self._P0_rows, idx, axis=0, mode="clip",
                           out=ws.array("dual.P0b", (b, n1), dtype)).T
-        A = self.A
+        A: Array = self.A
         if A.dtype != dtype:  # the product in the network's dtype
             A = ws.array("dual.A", A.shape, dtype)
             np.copyto(A, self.A, casting="same_kind")
