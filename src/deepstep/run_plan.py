@@ -35,11 +35,6 @@ RECIPE_KEYS: dict[str, str] = {
 #: Validation fraction when the recipe holds nothing out: the report shows a validation
 #: curve, and early stopping has something to watch.
 VALIDATION_FRACTION = 0.1
-#: The learning rate of gd and momentum when none is given and the recipe's rate is for
-#: another optimiser: the course's (what :meth:`deepstep.Network.fit` documents).
-PLAIN_GD_LR = 0.0075
-#: The adaptive optimisers, whose learning rates are of one scale.
-ADAPTIVE = ("adam", "rmsprop")
 #: Optimiser settings: setting -> {optimiser: its keyword}.
 OPTIMIZER_SETTINGS = {"momentum": {"momentum": "beta"}, "beta1": {"adam": "beta1"},
                       "beta2": {"adam": "beta2", "rmsprop": "beta2"}}
@@ -148,7 +143,7 @@ def resolve_recipe(settings: Mapping[str, Any], shape: Any) -> tuple[dict[str, A
     (0.0075, ['lr'])
     """
     from .optim import get_optimizer
-    from .recipe import recipe
+    from .recipe import learning_rate_for, recipe
 
     base = recipe(shape)
     s = dict(settings)
@@ -157,9 +152,8 @@ def resolve_recipe(settings: Mapping[str, Any], shape: Any) -> tuple[dict[str, A
         if not _is_recipe(s.get(key)):
             continue
         value = base[rkey]
-        if key == "lr" and s["optimizer"] != base["optimizer"] and not (
-                s["optimizer"] in ADAPTIVE and base["optimizer"] in ADAPTIVE):
-            value = PLAIN_GD_LR
+        if key == "lr":
+            value = learning_rate_for(s["optimizer"], base)
         if key == "validation" and not value:
             value = VALIDATION_FRACTION
         s[key] = list(value) if isinstance(value, list) else value

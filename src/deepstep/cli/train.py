@@ -22,7 +22,8 @@ from typing import Any
 from .. import run_folder as rf
 from ..data.splits import TEST_FRACTION
 from ..optim import get_optimizer
-from ..run_plan import PLAIN_GD_LR, VALIDATION_FRACTION
+from ..recipe import PLAIN_GD_LR
+from ..run_plan import VALIDATION_FRACTION
 from .common import add_command, shown, typed, with_default
 from .settings import (
     PARSERS,

@@ -189,7 +189,8 @@ def load_like(source: str | os.PathLike, train: Dataset, *, what: str = "the tes
         shape = f" (images {ds.image_shape})" if ds.image_shape else ""
         raise ValueError(f"{what} ({source}) has {ds.n_x} features{shape} but the training "
                          f"data has {train.n_x}; use data of the same kind")
-    return ds.with_classes(train.classes, f"{what} ({source})")
+    return ds.for_task(train.task, f"{what} ({source})").with_classes(
+        train.classes, f"{what} ({source})")
 
 
 def stream(

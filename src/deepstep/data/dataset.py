@@ -94,6 +94,37 @@ class Dataset:
         idx = np.asarray(indices)
         return replace(self, X=self.X[:, idx], y=self.y[idx])
 
+    def for_task(self, task: str, what: str = "the data") -> Dataset:
+        """The same data with its labels read for ``task`` ("auto" keeps them as loaded).
+
+        Loaders that know their classes (bundled sets, h5 files with class names, image
+        folders) decide by themselves; this re-reads their labels when another task is asked
+        for: numeric class names become values for regression, values become classes.
+
+        Examples
+        --------
+        >>> ds = Dataset(np.zeros((1, 4)), np.array([0, 1, 2, 1]), ["1", "2", "5"])
+        >>> ds.for_task("regression").y.tolist()
+        [1.0, 2.0, 5.0, 2.0]
+        """
+        task = check_task(task)
+        if task == "auto" or self.task == task:
+            return self
+        if task == "regression":
+            try:
+                values = np.array([float(c) for c in self.classes or []])
+            except ValueError:
+                raise ValueError(f"{what} has named classes ({', '.join(self.classes or [])}), "
+                                 "not numbers: it cannot be a regression task") from None
+            return replace(self, y=values[self.y], classes=None)
+        if self.classes is None:
+            y, classes = encode_labels(self.y, task=task)
+            return replace(self, y=y, classes=classes)
+        if task == "binary" and len(self.classes) > 2:
+            raise ValueError(f"{what} has {len(self.classes)} classes, so it cannot be a binary "
+                             "task: choose multiclass")
+        return self
+
     def with_classes(self, classes: list[str] | None, what: str = "the data") -> Dataset:
         """The same data with ``y`` re-indexed into ``classes`` (the training classes).
 

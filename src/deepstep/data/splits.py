@@ -5,14 +5,14 @@ part in the training classes and the learning task settled once for all of them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..targets import TaskChoice, check_task, detect_task
-from . import detect_kind, load
-from .dataset import Dataset, encode_labels
+from ..targets import TaskChoice, detect_task
+from . import load, load_like
+from .dataset import Dataset
 
 #: Held out for testing when no test data is given (stratified, with the run's seed).
 TEST_FRACTION = 0.2
@@ -72,39 +72,6 @@ def check_finite(ds: Dataset, what: str) -> None:
                      "fill the non-finite values")
 
 
-def with_task(ds: Dataset, task: str, what: str) -> Dataset:
-    """``ds`` with its labels read for ``task`` ("auto" keeps the loader's reading).
-
-    Loaders that know their classes (bundled sets, h5 files with class names, image folders)
-    decide by themselves; this re-reads their labels when another task is asked for:
-    numeric class names become values for regression, values become classes.
-
-    Examples
-    --------
-    >>> ds = Dataset(np.zeros((1, 4)), np.array([0, 1, 2, 1]), ["1", "2", "5"])
-    >>> with_task(ds, "regression", "d").y.tolist()
-    [1.0, 2.0, 5.0, 2.0]
-    """
-    task = check_task(task)
-    if task == "auto" or ds.task == task:
-        return ds
-    if task == "regression":
-        try:
-            values = np.array([float(c) for c in ds.classes or []])
-        except ValueError:
-            raise ValueError(f"{what} has named classes ({', '.join(ds.classes or [])}), not "
-                             "numbers: it cannot be a regression task") from None
-        return replace(ds, y=values[ds.y], classes=None)
-    if ds.classes is None:
-        y, classes = encode_labels(ds.y, task=task)
-        return replace(ds, y=y, classes=classes)
-    k = len(ds.classes)
-    if task == "binary" and k > 2:
-        raise ValueError(f"{what} has {k} classes, so it cannot be a binary task: choose "
-                         "multiclass")
-    return ds
-
-
 def task_choice(ds: Dataset, requested: str = "auto") -> TaskChoice:
     """The task of the training data and why: as asked, or by the rule of
     :func:`deepstep.targets.detect_task` applied to the labels as the file holds them.
@@ -134,18 +101,13 @@ def load_parts(settings: Mapping[str, Any]) -> Splits:
         options["label_column"] = settings["label"]
     if settings.get("image_size") is not None:
         options["image_size"] = settings["image_size"]
-    data = with_task(load(settings["data"], **options), task, str(settings["data"]))
+    data = load(settings["data"], **options).for_task(task, str(settings["data"]))
     check_finite(data, str(settings["data"]))
     notes = [f"data: {_describe(data)}"]
     if settings.get("test") is not None:
-        side = data.image_shape[0] if data.kind == "images" and data.image_shape else None
-        test_options = {**options, **({"image_size": side} if side else {})}
-        if detect_kind(settings["test"]) != "csv":
-            test_options.pop("label_column", None)
-        test = with_task(load(settings["test"], **test_options), task, str(settings["test"]))
+        # the training file's columns, categories, label column, task and classes
+        test = load_like(settings["test"], data, what="the test data")
         check_finite(test, str(settings["test"]))
-        check_features(test, data.n_x, "the test data")
-        test = align(test, data.classes, "the test data")
         train = data
         notes.append(f"test: {_describe(test)}")
     else:
