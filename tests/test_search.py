@@ -24,6 +24,7 @@ from deepstep.data import load
 from deepstep.data.splits import load_splits
 from deepstep.search import (
     GRID_KEYS,
+    SearchWarning,
     check_grid,
     connect,
     folds,
@@ -178,6 +179,35 @@ def test_random_search_samples_distinct_candidates_with_the_seed(iris):
         search(X, y, grid, random=7, cv=2, n_jobs=1)
 
 
+DIVERGING = "layers=4 optimizer=gd preprocess=none epochs=20 lr=3e-2;1e6"
+
+
+def test_failed_fits_rank_last_with_their_reason(iris):
+    X, y = iris
+    with pytest.warns(SearchWarning, match=r"^3 of 6 fits failed; .*NonFiniteError: the loss"):
+        result = search(X, y, DIVERGING, cv=3, n_jobs=1)
+    assert [r["lr"] for r in result.table] == [3e-2, 1e6]
+    assert np.isnan(result.table[1]["mean_score"]) and result.best_params["lr"] == 3e-2
+    assert result.failures == [result.failures[0]]
+    assert result.failures[0].startswith("3 fits: NonFiniteError: the loss became nan")
+    assert "Traceback" not in result.failures[0]
+
+
+def test_cli_failed_fits_are_one_warning_line(tmp_path):
+    code, text, err = run(["search", "--data", "iris", "--grid", DIVERGING, "--cv", 3,
+                           "--n-jobs", 1, "--out", tmp_path / "s"])
+    assert code == 0, err
+    assert err.startswith("warning: 3 of 6 fits failed") and len(err.splitlines()) == 1
+    assert re.search(r"^2\s+4\s+1e\+06\s+20\s+gd\s+none\s+failed\s", text, re.M)
+    summary = json.loads((tmp_path / "s" / "results.json").read_text())
+    assert len(summary["failures"]) == 1 and np.isnan(summary["candidates"][1]["mean_score"])
+    code, text, err = run(["search", "--data", "iris", "--grid", DIVERGING.replace(
+        "3e-2;", ""), "--cv", 3, "--n-jobs", 1, "--out", tmp_path / "t"])
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("error: every fit of the search failed: 3 x NonFiniteError")
+    assert not (tmp_path / "t").exists()
+
+
 # --- the cluster ---------------------------------------------------------------------------------
 
 
@@ -185,7 +215,7 @@ def test_random_search_samples_distinct_candidates_with_the_seed(iris):
 def cluster():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as c:
+                                  dashboard_address=":0") as c:
         yield c
 
 
@@ -263,6 +293,14 @@ def test_connect_to_a_server_that_is_not_a_scheduler():
         server.close()
 
 
+def test_connect_to_a_scheduler_without_workers():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as c:
+        with pytest.raises(ConnectionError, match=r"has no worker after 1 s; start workers "
+                           rf"with `dask worker {re.escape(c.scheduler_address)}`"):
+            connect(c.scheduler_address, timeout=1)
+
+
 @pytest.mark.parametrize("address, message", [
     ("nonsense", "bad scheduler address 'nonsense'"),
     ("tcp://no-such-host.invalid:8786", "unknown host"),
@@ -271,6 +309,22 @@ def test_connect_errors(address, message):
     pytest.importorskip("distributed")
     with pytest.raises(ConnectionError, match=message):
         connect(address, timeout=2)
+
+
+def test_score_plot_has_one_panel_per_grid_key():
+    from PIL import Image
+
+    from deepstep.report.search import plot_scores
+
+    def png(keys):
+        grid = {k: [1, 2] for k in keys}
+        table = [{**{k: v for k in keys}, "mean_score": 0.5 + 0.1 * v, "std_score": 0.01,
+                  "candidate": v - 1} for v in (2, 1)]
+        return Image.open(io.BytesIO(plot_scores(table, grid, "accuracy"))).size
+
+    one, three, four = png(["epochs"]), png(["epochs", "cv", "x"]), png(["a", "b", "c", "d"])
+    assert three[0] > 2.5 * one[0] and three[1] == one[1]  # side by side
+    assert four[0] == three[0] and four[1] > 1.8 * three[1] - 100  # a second row
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -397,19 +451,32 @@ def test_cli_usage_errors(tmp_path, argv, message):
     assert not (tmp_path / "s").exists()
 
 
-def test_cli_refuses_a_non_empty_out_unless_overwrite(tmp_path):
+def test_cli_refuses_a_non_empty_out_unless_overwrite(tmp_path, monkeypatch):
     out = tmp_path / "s"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
     argv = ["search", "--data", "iris", "--grid", "layers=4 lr=3e-2 epochs=5", "--cv", 2,
             "--n-jobs", 1, "--out", out]
     code, text, err = run(argv)
-    assert code == 2 and "give --overwrite" in err
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    code, text, err = run([*argv, "--overwrite"])
     assert code == 0, err
-    assert not (out / "keep.txt").exists() and (out / "model.safetensors").is_file()
-    assert [p.name for p in tmp_path.iterdir()] == ["s"]
+    (out / "mine.txt").write_text("mine")
+    before = sorted(p.name for p in out.iterdir())
+    code, text, err = run(argv)
+    assert code == 2 and "give --overwrite" in err
+    assert sorted(p.name for p in out.iterdir()) == before
+    code, text, err = run([*argv, "--overwrite"])  # a previous search's folder: replaced
+    assert code == 0, err
+    assert not (out / "mine.txt").exists() and (out / "model.safetensors").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["s"]  # no temporary or old folder left
+
+    other = tmp_path / "other"  # any other folder with files is never replaced
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    code, text, err = run([*argv[:-1], other, "--overwrite"])
+    assert code == 2 and "no results.json, so it is not a search folder" in err
+    assert [p.name for p in other.iterdir()] == ["keep.txt"]
+    (other / "results.json").write_text("{}")
+    monkeypatch.chdir(other)
+    code, text, err = run([*argv[:-1], ".", "--overwrite"])
+    assert code == 2 and "is the current folder" in err
     (tmp_path / "empty").mkdir()  # an empty folder is fine without --overwrite
     code, text, err = run([*argv[:-1], tmp_path / "empty"])
     assert code == 0, err

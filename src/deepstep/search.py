@@ -28,9 +28,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import math
+import re
 import socket
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -68,7 +70,6 @@ def _number(cast: type, low: float, strict: bool, what: str) -> Callable[[Any], 
 
 
 _positive_int = _number(int, 1, False, "a whole number >= 1")
-_nonneg_int = _number(int, 0, False, "a whole number >= 0")
 _nonneg = _number(float, 0.0, False, "a finite number >= 0")
 _positive = _number(float, 0.0, True, "a finite number > 0")
 
@@ -148,13 +149,14 @@ GRID_KEYS: dict[str, GridKey] = {
     "epochs": GridKey("epochs", _positive_int, "passes over the training data"),
     "optimizer": GridKey("optimizer", _choice(list(OPTIMIZERS), "optimizer"),
                          ", ".join(OPTIMIZERS)),
-    "hidden": GridKey("hidden", _activations, "hidden activation (or one per layer)"),
+    "hidden": GridKey("hidden", _activations, "hidden activation, or one per layer: tanh,relu"),
     "schedule": GridKey("schedule", _choice(list(SCHEDULES), "schedule"),
-                        "learning-rate schedule"),
-    "init": GridKey("init", _choice(list(engine.INITIALIZERS), "init"), "weight initialiser"),
+                        "learning-rate schedule: " + ", ".join(SCHEDULES)),
+    "init": GridKey("init", _choice(list(engine.INITIALIZERS), "init"),
+                    "weight initialiser: " + ", ".join(engine.INITIALIZERS)),
     "preprocess": GridKey("preprocess", _choice(list(MODES), "preprocess"),
-                          "input preprocessing"),
-    "clip": GridKey("clip_norm", _positive, "gradient clipping to this global L2 norm"),
+                          "input preprocessing: " + ", ".join(MODES)),
+    "clip": GridKey("clip_norm", _positive, "clip the gradients to this global L2 norm"),
 }
 
 #: Other spellings of the keys (the estimator's parameter names among them).
@@ -416,6 +418,9 @@ class SearchResult:
         Wall time of the whole search (all fits and the refit).
     workers : int or None
         Worker threads of the Dask cluster, None when local.
+    failures : list of str
+        The fits that failed, by kind ("3 fits: NonFiniteError: ..."); their candidates score
+        NaN and rank last (a :class:`SearchWarning` says so too).
     """
 
     search: Any
@@ -425,6 +430,7 @@ class SearchResult:
     scoring: str
     seconds: float
     workers: int | None = None
+    failures: list[str] = field(default_factory=list)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -531,9 +537,63 @@ def search(
     start = time.perf_counter()
     with _backend(scheduler, connect_timeout) as client:
         workers = None if client is None else sum(client.ncores().values())
-        searcher.fit(X, y)
+        failures = _fit(searcher, X, y)
     seconds = time.perf_counter() - start
-    return SearchResult(searcher, grid, ranked(searcher, grid), task, scoring, seconds, workers)
+    table = ranked(searcher, grid)
+    if failures:
+        n = sum(len(r["fold_scores"]) for r in table)
+        reasons = "; ".join(reason for _, reason in failures)
+        warnings.warn(f"{sum(c for c, _ in failures)} of {n} fits failed; their candidates "
+                      f"score NaN and rank last: {reasons}", SearchWarning, stacklevel=2)
+    return SearchResult(searcher, grid, table, task, scoring, seconds, workers,
+                        [f"{c} fit{'s' * (c != 1)}: {reason}" for c, reason in failures])
+
+
+class SearchWarning(UserWarning):
+    """Some fits of a search failed (their candidates score NaN)."""
+
+
+def _fit(searcher: Any, X: NDArray, y: NDArray) -> list[tuple[int, str]]:
+    """Fit the search; returns its failed fits as (count, "Error: message") pairs instead of
+    scikit-learn's warnings with tracebacks, and raises one ValueError when every fit
+    failed."""
+    from sklearn.exceptions import FitFailedWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            searcher.fit(X, y)
+        except ValueError as e:
+            if not str(e).strip().startswith("All the"):
+                raise
+            reasons = "; ".join(f"{c} x {r}" for c, r in _fit_errors(str(e)))
+            raise ValueError(f"every fit of the search failed: {reasons}") from None
+    failures = []
+    for w in caught:
+        if issubclass(w.category, FitFailedWarning):
+            failures += _fit_errors(str(w.message))
+        elif "test scores are non-finite" not in str(w.message):  # said by the failures
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return failures
+
+
+def _fit_errors(text: str) -> list[tuple[int, str]]:
+    r"""(count, last line of the traceback without the module path) per kind of failure in
+    scikit-learn's report of failed fits.
+
+    Examples
+    --------
+    >>> _fit_errors("2 fits failed with the following error:\nTraceback (most recent call "
+    ...             "last):\n  File x\nmod.sub.NonFiniteError: the loss became nan\n")
+    [(2, 'NonFiniteError: the loss became nan')]
+    """
+    out = []
+    pattern = r"(\d+) fits? failed with the following error:\n(.*?)(?=\n-{8,}|\Z)"
+    for m in re.finditer(pattern, text, re.S):
+        lines = [line for line in m.group(2).strip().splitlines() if line.strip()]
+        last = re.sub(r"^[\w.]+\.(\w+):", r"\1:", lines[-1].strip()) if lines else "unknown"
+        out.append((int(m.group(1)), last))
+    return out
 
 
 def ranked(searcher: Any, grid: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -181,15 +181,31 @@ def resolve(flags: Mapping[str, Any], config: Mapping[str, Any] | None = None
 def check_out(out: str | os.PathLike[str], overwrite: bool) -> Path:
     """``out`` as a Path, after checking that a search may write there (nothing is written).
 
-    Raises ValueError when ``out`` is a non-empty folder and ``overwrite`` is off,
-    NotADirectoryError when it is a file.
+    A new or empty folder is fine. ``overwrite`` replaces only a previous search's folder
+    (one holding ``results.json``), never another folder with files in it, nor the current
+    folder or one above it: replacing is a rename and a delete of the old folder.
+
+    Raises
+    ------
+    ValueError
+        ``out`` is not empty and ``overwrite`` is off, or it is not a search folder.
+    NotADirectoryError
+        ``out`` is a file.
     """
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"--out {path} is a file; give a folder")
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
+    if not path.is_dir() or not any(path.iterdir()):
+        return path
+    if not overwrite:
         raise ValueError(f"--out {path} exists and is not empty: give --overwrite to replace "
                          "it, or another --out")
+    here = Path.cwd().resolve()
+    if path.resolve() == here or path.resolve() in here.parents:
+        raise ValueError(f"--out {path} is the current folder or holds it; give a new folder")
+    if not (path / RESULTS_JSON).is_file():
+        raise ValueError(f"--out {path} holds files but no {RESULTS_JSON}, so it is not a "
+                         "search folder; --overwrite replaces only those: give another --out")
     return path
 
 
@@ -265,6 +281,7 @@ def run_search(settings: SearchSettings, log: Log) -> SearchRun:
                         scheduler=client, seed=settings.seed)
     if result.workers is not None:
         log(f"ran on {result.workers} worker threads of {settings.scheduler}")
+    notes += [f"failed: {f} (the candidate scores NaN)" for f in result.failures]
     best = result.best_estimator
     test_score = float(best.score(test.X.T, test.y))
     net = best.network_
@@ -285,7 +302,7 @@ def run_search(settings: SearchSettings, log: Log) -> SearchRun:
                  "std_score": result.table[0]["std_score"]},
         "test_score": {"score": test_score, "examples": test.m, "source": test_source,
                        "metrics": test_metrics},
-        "candidates": result.table,
+        "failures": result.failures, "candidates": result.table,
     }
     net.config_.update(
         data=data_meta(train), metrics={"test": test_metrics}, notes=notes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import Any
 
 from .common import EXIT_USAGE, add_command, typed
@@ -26,7 +27,15 @@ def add_parser(subs: Any) -> argparse.ArgumentParser:
     """Declare ``search`` and its flags."""
     from ..search import GRID_KEYS
 
-    keys = ", ".join(GRID_KEYS)
+    about = textwrap.fill(
+        "Grid keys: " + ", ".join(f"{k} ({g.help})" for k, g in GRID_KEYS.items()) + ". "
+        "Values are separated by \";\", layer sizes by \",\". Every setting not in the "
+        "grid is the default recipe's. The fits (candidates "
+        "x folds) run in local processes, or on the workers of a Dask cluster with "
+        "--scheduler (pip install 'deepstep[cluster]'; start `dask scheduler`, then `dask "
+        "worker tcp://host:8786` on each machine). --out receives results.csv, results.json, "
+        "model.safetensors (the best candidate refitted on all training data) and "
+        "search.html.", width=90)
     p = add_command(subs, "search", "Search hyper-parameters by cross-validation (on this "
                     "machine or a Dask cluster).", f"""\
   deepstep search --data digits --grid "layers=64;128,64 lr=1e-3;3e-3 l2=0;1e-4" --out s1
@@ -34,14 +43,10 @@ def add_parser(subs: Any) -> argparse.ArgumentParser:
       --cv 3 --out s2
   deepstep search --config search.toml --scheduler tcp://host:8786 --out s3
 
-Grid keys: {keys}. Values are separated by ";", layer sizes by ",". Every
-setting not in the grid is the default recipe's. The fits (candidates x folds) run in local
-processes, or on the workers of a Dask cluster with --scheduler (pip install
-'deepstep[cluster]'; start `dask scheduler`, then `dask worker tcp://host:8786` on each
-machine). --out receives results.csv, results.json, model.safetensors (the best candidate
-refitted on all training data) and search.html.""")
+{about}""")
     a = p.add_argument
-    a("--data", metavar="SRC", help="training data (a file, folder or bundled name, as train)")
+    a("--data", metavar="SRC", help="training data: a file, folder or bundled name, as for "
+      "train (required, here or in --config)")
     a("--test", metavar="SRC", help="test data for the best model (default: a stratified 20%% "
       "of --data held out with --seed)")
     a("--grid", metavar="GRID", action="append", type=typed(_grid, "grid"),
@@ -59,9 +64,11 @@ refitted on all training data) and search.html.""")
       help="seed of every fit, of the folds and of --random (default: 0)")
     a("--config", metavar="TOML", help="read these settings from a TOML file (same names; "
       "the grid as a [grid] table of lists)")
-    a("--out", metavar="DIR", help="output folder (must not exist or be empty)")
+    a("--out", metavar="DIR", help="output folder; must not exist or be empty (required, here "
+      "or in --config)")
     a("--overwrite", action="store_true", default=None,
-      help="replace --out if it is not empty (default: refuse)")
+      help="replace --out when it holds a previous search (default: refuse a folder that "
+      "is not empty)")
     p.set_defaults(run=run)
     return p
 

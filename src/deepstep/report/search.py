@@ -64,7 +64,7 @@ def plot_scores(table: Sequence[Mapping[str, Any]], grid: Mapping[str, Sequence[
     keys = list(grid)
     ncols = min(len(keys), 3)
     nrows = math.ceil(len(keys) / ncols)
-    fig = _figure(3.6 * ncols + 0.4, 3.0 * nrows + 0.3)
+    fig = _figure(3.6 * ncols + 0.4, 3.0 * nrows + 0.6)
     label = {"r2": "R\u00b2", "accuracy": "accuracy"}.get(scoring, scoring)
     best = table[0] if table and not math.isnan(table[0]["mean_score"]) else None
     for i, key in enumerate(keys):
@@ -96,7 +96,8 @@ def plot_scores(table: Sequence[Mapping[str, Any]], grid: Mapping[str, Sequence[
         ax.set_ylabel(f"CV {label}")
         ax.grid(True, axis="y", alpha=0.3)
         if i == 0:
-            ax.legend(fontsize=7, loc="best")
+            fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3,
+                       fontsize=8, frameon=False)
     return _png(fig, path)
 
 
