@@ -1,4 +1,5 @@
-"""The ``deepstep`` command: train, evaluate, predict, report, explain, gradcheck, export, runs.
+"""The ``deepstep`` command: train, evaluate, predict, report, explain, gradcheck, export,
+search, runs.
 
 One module per command (:data:`COMMANDS`), each declaring its parser (``add_parser``) and a
 ``run(args) -> int`` that parses and prints; the work lives in the library
@@ -16,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 
 from .. import __version__
-from . import evaluate, explain, export, gradcheck, predict, report, runs, train
+from . import evaluate, explain, export, gradcheck, predict, report, runs, search, train
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -29,7 +30,7 @@ from .common import (
 )
 
 #: The commands in the order ``deepstep --help`` lists them.
-COMMANDS = (train, evaluate, predict, report, explain, gradcheck, export, runs)
+COMMANDS = (train, evaluate, predict, report, explain, gradcheck, export, search, runs)
 
 
 def build_parser() -> argparse.ArgumentParser:
