@@ -339,7 +339,7 @@ def test_build_report_has_every_section_and_embedded_images(tmp_path, rng):
         assert expected in body  # hyperparameters; shapes with the parameter total
     assert "0.9856" in body and "over 3 seeds" in body and "Per seed" in body
     assert "0.7900 ± 0.010" in body  # test accuracy 0.78, 0.79, 0.80: sample std 0.01
-    assert "12 misclassified; the 10 most confident mistakes are shown." in body
+    assert "12 mislabeled examples; the 10 most confident mistakes are shown." in body
     assert "integrated gradients map for the predicted class (32 steps" in body
     assert f"ROC AUC {fmt(kw['evaluation'].roc().auc)}" in body
     assert "x < y & z" in body and "x &lt; y &amp; z" in text
@@ -458,7 +458,7 @@ def test_regression_report_has_its_plots_and_no_classifier_sections(tmp_path, rn
 def test_mislabeled_section_with_no_mistakes_says_so(tmp_path):
     mis = Mislabeled(np.zeros((0, 4, 4, 1), np.uint8), [], [], np.zeros(0), None, 0, 30)
     text = build_report(tmp_path / "r.html", **_small_kwargs(), mislabeled=mis).read_text()
-    assert "On 30 examples: none misclassified." in text and "<img" not in text
+    assert "On 30 examples: no mislabeled examples." in text and "<img" not in text
 
 
 def test_build_report_failure_leaves_old_file(tmp_path, rng, monkeypatch):

@@ -186,7 +186,7 @@ def test_cat_report_explains_the_mislabeled_images(cat_dir, tmp_path):
     text = out.read_text()
     wrong = int(round((1 - metrics["test"]["accuracy"]) * 50))
     assert wrong > 0
-    assert f"On test_catvnoncat.h5 (50 examples): {wrong} misclassified" in text
+    assert f"On test_catvnoncat.h5 (50 examples): {wrong} mislabeled example" in text
     assert "integrated gradients map for the predicted class (32 steps from a black image" in text
     assert "Black pixels get none" in text
     assert 'id="mislabeled-images"' in text and 'id="roc-curve"' in text

@@ -41,6 +41,7 @@ tr:nth-child(even) td { background: #f9fafc; }
 td.num { text-align: right; font-variant-numeric: tabular-nums;
          font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
 tr.total td { font-weight: 600; border-top: 2px solid #c7ceda; }
+tr.total + tr.total td { border-top: 1px solid #dde2ea; }
 figure { margin: 8px 0; }
 img { max-width: 100%; height: auto; border: 1px solid #e3e7ee; }
 .muted { color: #4a5568; margin: 4px 0 8px; }

@@ -245,9 +245,10 @@ def regression_section(ev: RegressionEvaluation) -> str:
 def mislabeled_section(mis: Mislabeled, data: str, preprocess: str | None) -> str:
     """The mislabeled images, each with its attribution map, or one line when none is."""
     if mis.total == 0:
-        return para(f"On {data or f'{mis.m} examples'}: none misclassified.")
+        return para(f"On {data or f'{mis.m} examples'}: no mislabeled examples.")
     n = len(mis.true)
-    text = f"On {data or f'{mis.m} examples'}: {mis.total} misclassified"
+    text = (f"On {data or f'{mis.m} examples'}: {mis.total} mislabeled "
+            f"example{'s' * (mis.total != 1)}")
     text += (f"; the {n} most confident mistakes are shown." if n < mis.total
              else ", the most confident mistake first." if n > 1 else ".")
     lines = [text]
