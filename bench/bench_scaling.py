@@ -61,7 +61,7 @@ def peak_memory(dims, m, batch, epochs=2) -> dict:
     data set is allocated before tracing starts. Also reports the peak of a whole ``fit``,
     which ends with one forward pass over the training set (the collapse check).
     """
-    from deepstep.model import _ArrayBatches
+    from deepstep.training.batches import ArrayBatches
 
     rng = np.random.default_rng(0)
     X = rng.random((m, dims[0]), dtype=np.float32).T
@@ -72,10 +72,10 @@ def peak_memory(dims, m, batch, epochs=2) -> dict:
     loss, opt = engine.get_loss("cce"), get_optimizer("adam")
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    batches, ws, t = _ArrayBatches(X, Y, batch, rng), engine.Workspace(), 0
+    batches, ws, t = ArrayBatches(X, Y, batch), engine.Workspace(), 0
     state = opt.init(params)
     for _ in range(epochs):
-        for Xb, Yb in batches.epoch(batch):
+        for Xb, Yb, _ in batches.epoch(rng):
             t += 1
             train_step(Xb, Yb, params, acts, loss, opt, state, 1e-3, t, workspace=ws)
     peak = tracemalloc.get_traced_memory()[1] - base

@@ -74,7 +74,7 @@ def test_explain_course_shapes_table():
 
 
 def test_explain_model_takes_sizes_from_the_file(digits_run):
-    out = ok(["explain", "--model", digits_run / "model.npz"])
+    out = ok(["explain", "--model", digits_run / "model.safetensors"])
     assert "layer_dims [64, 16, 10]" in out
     assert "m = 32 examples, float32" in out  # the model's mini-batch and dtype
     assert f"parameters: {64 * 16 + 16 + 16 * 10 + 10:,}" in out
@@ -96,9 +96,9 @@ def test_train_default_is_digits_with_defaults(digits_run):
     metrics = json.loads((digits_run / "metrics.json").read_text())
     assert set(metrics) == {"train", "validation", "test"}
     assert metrics["test"]["accuracy"] > 0.8
-    for name in ("model.npz", "costs.png", "report.html"):
+    for name in ("model.safetensors", "costs.png", "report.html"):
         assert (digits_run / name).stat().st_size > 0
-    net = Network.load(digits_run / "model.npz")
+    net = Network.load(digits_run / "model.safetensors")
     assert net.layer_dims == [64, 16, 10]
     hyper = net.config_["hyperparameters"]
     for key in ("init", "optimizer", "l2"):
@@ -129,7 +129,7 @@ def test_train_without_flags_uses_defaults_and_says_where(tmp_path, monkeypatch)
     assert f"adam lr {DEFAULTS['learning_rate']:g}" in out
     assert "no --test given, so a stratified 20% of digits was held out with seed 0" in out
     saved = re.search(r"saved to (\S+):", out).group(1)
-    assert saved.startswith("runs") and (tmp_path / saved / "model.npz").is_file()
+    assert saved.startswith("runs") and (tmp_path / saved / "model.safetensors").is_file()
     assert re.search(r"^train\s+\d+\s+[\d.]+\s+[\d.]+$", out, re.M)
     assert re.search(r"^validation\s", out, re.M) and re.search(r"^test\s", out, re.M)
 
@@ -152,7 +152,7 @@ def test_config_file_and_flags_override(tmp_path):
                    'lr = 0.05\noptimizer = "gd"\nvalidation = 0\n')
     out = ok(["train", "--config", cfg, "--epochs", "4", "--out", tmp_path / "r"])
     assert "network [13, 6, 3]" in out and "gd lr 0.05, batch full, 4 iterations" in out
-    net = Network.load(tmp_path / "r" / "model.npz")
+    net = Network.load(tmp_path / "r" / "model.safetensors")
     assert net.config_["epochs"] == 4 and net.config_["batch_size"] is None
     assert not re.search(r"^validation", out, re.M)
 
@@ -166,7 +166,7 @@ def test_csv_train_evaluate_predict(tmp_path):
     (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
     ok(["train", "--data", tmp_path / "d.csv", "--layers", "4", "--epochs", "30", "--lr",
         "0.05", "--l2", "0", "--out", tmp_path / "r"])
-    model = tmp_path / "r" / "model.npz"
+    model = tmp_path / "r" / "model.safetensors"
     out = ok(["evaluate", "--model", model, "--data", tmp_path / "d.csv"])
     assert re.search(r"^d\.csv\s+120\s+[\d.]+\s+(0\.9|1\.0)", out, re.M)
     (tmp_path / "new.csv").write_text("a,b,c\n2,2,0\n-2,-2,0\n")
@@ -195,7 +195,7 @@ def test_course_preset_short_run_matches_the_engine(cat_dir, tmp_path):
     assert list(costs) == ["0", "100"]
     assert float(costs["0"]) == pytest.approx(0.771749, abs=1e-6)  # the course's first cost
     assert "init course_app, float64; gd lr 0.0075, batch full, 101 iterations" in out
-    net = Network.load(tmp_path / "model.npz")
+    net = Network.load(tmp_path / "model.safetensors")
     assert net.layer_dims == [12288, 20, 7, 5, 1]
     assert [a.name for a in net.activations] == ["relu"] * 3 + ["sigmoid"]
     assert net.history_["loss"][100] == float(costs["100"])
@@ -225,7 +225,7 @@ def test_image_folder_train_predict_report(cat_dir, tmp_path):
         Image.fromarray(img).save(folder / f"{i:03d}.png")
     out = ok(["train", "--data", root, "--layers", "8", "--epochs", "3", "--out", tmp_path / "r"])
     assert "images (64, 64, 3), 2 classes" in out
-    model = tmp_path / "r" / "model.npz"
+    model = tmp_path / "r" / "model.safetensors"
     big = tmp_path / "big.jpg"  # any size: resized to the model's 64x64
     Image.fromarray(x[0]).resize((150, 100)).save(big)
     out = ok(["predict", "--model", model, big, root / "cat" / sorted(
@@ -246,7 +246,7 @@ def test_mnist_idx(mnist_dir, tmp_path):
     assert metrics["test"]["accuracy"] > 0.8
     digit = tmp_path / "digit.png"
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(digit)
-    out = ok(["predict", "--model", tmp_path / "model.npz", digit])
+    out = ok(["predict", "--model", tmp_path / "model.safetensors", digit])
     assert re.fullmatch(r".*digit\.png: \d \(probability 0\.\d+\)\n", out)
 
 
@@ -254,11 +254,11 @@ def test_mnist_idx(mnist_dir, tmp_path):
 
 
 def test_evaluate_and_report(digits_run, tmp_path):
-    out = ok(["evaluate", "--model", digits_run / "model.npz", "--data", "digits", "--json",
-              tmp_path / "e.json"])
+    out = ok(["evaluate", "--model", digits_run / "model.safetensors", "--data", "digits",
+              "--json", tmp_path / "e.json"])
     assert re.search(r"^digits\s+1797\s+[\d.]+\s+0\.9\d+$", out, re.M)
     assert set(json.loads((tmp_path / "e.json").read_text())["digits"]) == {"loss", "accuracy"}
-    out = ok(["report", "--model", digits_run / "model.npz", "--data", "digits"])
+    out = ok(["report", "--model", digits_run / "model.safetensors", "--data", "digits"])
     assert f"report written to {digits_run / 'report.html'}" in out
     assert "digits (this report)" in (digits_run / "report.html").read_text()
 
@@ -271,7 +271,7 @@ def test_predict_rescales_images_to_the_training_range(digits_run, tmp_path):
     for i in range(10):
         paths.append(tmp_path / f"{i}.png")
         Image.fromarray(np.round(d.images[i] * 255 / 16).astype(np.uint8)).save(paths[i])
-    out = ok(["predict", "--model", digits_run / "model.npz", *paths])
+    out = ok(["predict", "--model", digits_run / "model.safetensors", *paths])
     found = re.findall(r"^(\S+): (\d) \(probability 0\.\d+\)$", out, re.M)
     assert [f for f, _ in found] == [str(p) for p in paths]
     assert sum(int(c) == t for (_, c), t in zip(found, d.target[:10], strict=True)) >= 8
@@ -292,7 +292,8 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_flag_of_every_command_has_help_text():
     parsers = _parsers()
-    assert sorted(parsers) == ["evaluate", "explain", "gradcheck", "predict", "report", "train"]
+    assert sorted(parsers) == ["evaluate", "explain", "export", "gradcheck", "predict", "report",
+                              "train"]
     for name, parser in parsers.items():
         for action in parser._actions:  # argparse keeps no public list of a parser's flags
             assert action.help and action.help.strip(), (name, action.option_strings)
@@ -366,12 +367,12 @@ def junk(tmp_path) -> Path:
     (["train", "--config", "{t}/broken.toml"], "not valid TOML"),
     (["train", "--data", "iris", "--test", "wine"], "features"),
     (["evaluate", "--model", "{t}/notamodel.npz", "--data", "digits"], "not a valid deepstep"),
-    (["evaluate", "--model", "{t}/plain.npz", "--data", "digits"], "no header.json"),
+    (["evaluate", "--model", "{t}/plain.npz", "--data", "digits"], "zip archive"),
     (["evaluate", "--model", "{t}/missing.npz", "--data", "digits"], "not found"),
-    (["evaluate", "--model", "{d}/model.npz", "--data", "iris"], "features"),
-    (["predict", "--model", "{d}/model.npz", "{t}/hello.txt"], "cannot read"),
-    (["predict", "--model", "{d}/model.npz", "{t}/bad.csv"], "columns"),
-    (["predict", "--model", "{d}/model.npz"], "required"),
+    (["evaluate", "--model", "{d}/model.safetensors", "--data", "iris"], "features"),
+    (["predict", "--model", "{d}/model.safetensors", "{t}/hello.txt"], "cannot read"),
+    (["predict", "--model", "{d}/model.safetensors", "{t}/bad.csv"], "columns"),
+    (["predict", "--model", "{d}/model.safetensors"], "required"),
     (["explain"], "required"),
     (["explain", "--layers", "5"], "at least two"),
     (["gradcheck", "--layers", "500,100,1"], "too many"),

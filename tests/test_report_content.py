@@ -164,10 +164,12 @@ def test_unmatched_classes_give_no_classifier_sections(tmp_path, rng):
     X, y = _blobs(rng)
     net = Network([4, 3, 1], seed=0)
     net.fit(X, np.where(y == 1, "yes", "no"), epochs=2, learning_rate=0.01, verbose=False)
-    ds = Dataset(X, y, ["no", "yes"], name="blobs")
-    assert report_run.evaluate(net, ds) is not None  # string classes that match the names
-    other = Dataset(X, y, ["cold", "hot"], name="blobs")
-    assert report_run.evaluate(net, other) is None  # never the wrong names on the plots
+    ds = Dataset(X, y, ["no", "yes"], name="blobs")  # y: indices into the model's classes
+    ev = report_run.evaluate(net, ds)
+    assert ev.classes == ["no", "yes"] and ev.y_true.tolist() == y.tolist()
+    three = Dataset(X, y, ["a", "b", "c"], name="blobs")
+    assert report_run.evaluate(net, three) is None  # never a wrong name on a class
+    assert report_run.evaluate(net, Dataset(X, X[0], None)) is None  # values for a classifier
 
 
 def test_cat_report_explains_the_mislabeled_images(cat_dir, tmp_path):

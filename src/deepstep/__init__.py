@@ -7,6 +7,7 @@
 
 __version__ = "0.1.0"
 
+from .io import ModelFormatError  # noqa: E402
 from .model import DEFAULTS, Network  # noqa: E402
 
-__all__ = ["DEFAULTS", "Network", "__version__"]
+__all__ = ["DEFAULTS", "ModelFormatError", "Network", "__version__"]

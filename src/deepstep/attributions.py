@@ -46,6 +46,11 @@ _ALIASES = {"ig": "integrated_gradients", "gradient": "saliency", "smooth_grad":
 #: about this many numbers (Z[l] and A[l] of every layer), so memory stays bounded (about
 #: 64 MB in float64) whatever m and ``steps`` are: 341 columns for a 12288-pixel image.
 CHUNK_ELEMENTS = 2**23
+#: Hidden activations whose derivative jumps (at 0): integrated gradients refine the path
+#: cells where one of them switches.
+KINKED = ("relu", "leaky_relu")
+#: Sub-points of each refined cell.
+REFINE = 16
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,10 @@ class _Front:
         self.inv_scale = _input_scale(net.preprocessor, self.n_x)
         dims = engine.layer_dims(net.params)
         self.chunk = max(1, CHUNK_ELEMENTS // (2 * sum(dims)))
+        # the gradient of a ReLU-like network jumps where a hidden unit switches
+        self.kinked = any(a.name in KINKED for a in self.activations[:-1])
+        codes = np.random.default_rng(0).integers(1, 2**62, size=sum(dims[1:-1]))
+        self._codes = np.split(codes, np.cumsum(dims[1:-2])) if len(dims) > 2 else []
 
     def to_input(self, X: NDArray) -> Array:
         """Raw X (n_x, m) -> the network's input A[0] in its dtype, as ``predict`` makes it."""
@@ -131,29 +140,46 @@ class _Front:
             AL.append(A)
         return np.concatenate(ZL, axis=1), np.concatenate(AL, axis=1)
 
-    def gradient(self, U: Array, head: _Head, cols: NDArray) -> Array:
-        """df/dA[0] (n_x, c) at input columns U (n_x, c) for the examples ``cols`` (c,):
-        the engine's backward from dZ[L] = coef * one-hot(index)."""
+    def gradient(self, U: Array, head: _Head, cols: NDArray) -> tuple[Array, NDArray]:
+        """df/dA[0] (n_x, c) at input columns U (n_x, c) for the examples ``cols`` (c,): the
+        engine's backward from dZ[L] = coef * one-hot(index); and each column's activation
+        pattern as one integer (which hidden units are on), to find where the path crosses
+        a kink."""
         _, caches = engine.forward(U, self.params, self.activations)
         dZL = np.zeros_like(caches[-1][1])
         dZL[head.index[cols], np.arange(U.shape[1])] = head.coef[cols]
-        return engine.backward_from(dZL, caches, self.activations, need_dA0=True)["dA0"]
+        key = np.zeros(U.shape[1], dtype=np.int64)
+        if self.kinked:
+            for l, cache in enumerate(caches[:-1]):
+                key += (cache[1] > 0).T.astype(np.int64) @ self._codes[l]
+        return engine.backward_from(dZL, caches, self.activations, need_dA0=True)["dA0"], key
 
-    def summed_gradients(self, m: int, k: int, points: Callable[[NDArray, NDArray], Array],
-                         head: _Head) -> Array:
-        """Sum over p = 0..k-1 of df/dA[0] at ``points(example, p)``: (n_x, m), float64.
+    def summed_gradients(self, m: int, ex: NDArray, p: NDArray,
+                         points: Callable[[NDArray, NDArray], Array], head: _Head,
+                         weights: NDArray | None = None, keys: NDArray | None = None) -> Array:
+        """Sum over the points of each example of df/dA[0] at ``points(ex, p)`` (times
+        ``weights``): (n_x, m), float64. ``ex`` (sorted) and ``p`` list the points; ``keys``
+        (same length), when given, receives each point's activation pattern.
 
-        The m * k points are evaluated ``self.chunk`` columns at a time, example-major, so a
-        chunk holds consecutive points of consecutive examples and is summed with one
-        ``reduceat`` per chunk.
+        The points are evaluated ``self.chunk`` columns at a time, example-major, so a chunk
+        holds consecutive points of consecutive examples and is summed with one ``reduceat``.
         """
         total = np.zeros((self.n_x, m))
-        for j0 in range(0, m * k, self.chunk):
-            ex, p = np.divmod(np.arange(j0, min(j0 + self.chunk, m * k)), k)
-            G = self.gradient(points(ex, p), head, ex)
-            starts = np.flatnonzero(np.r_[True, ex[1:] != ex[:-1]])
-            total[:, ex[starts]] += np.add.reduceat(G, starts, axis=1, dtype=np.float64)
+        for j0 in range(0, ex.size, self.chunk):
+            sel = slice(j0, j0 + self.chunk)
+            G, key = self.gradient(points(ex[sel], p[sel]), head, ex[sel])
+            if weights is not None:
+                G = G * weights[sel]
+            if keys is not None:
+                keys[sel] = key
+            starts = np.flatnonzero(np.r_[True, ex[sel][1:] != ex[sel][:-1]])
+            total[:, ex[sel][starts]] += np.add.reduceat(G, starts, axis=1, dtype=np.float64)
         return total
+
+
+def _grid(m: int, k: int) -> tuple[NDArray, NDArray]:
+    """Every example's points 0..k-1, example-major: (example, point) of shape (m k,)."""
+    return np.divmod(np.arange(m * k), k)
 
 
 def _input_scale(preprocessor: Any, n_x: int) -> Array:
@@ -297,10 +323,13 @@ def attribute(
     baseline itself). For a smooth f (tanh, sigmoid hidden layers) its error is O(1 / steps^2)
     and half the trapezoid rule's for the same number of gradient evaluations. For a ReLU
     network f is piecewise linear along the path and its gradient jumps where a unit
-    switches, so any equal-step rule is first order: the error is about (1 / steps) times the
-    jumps. When f(x) - f(x') is much smaller than the attributions themselves (they cancel),
-    that can exceed 1% of f(x) - f(x') for a single example even at 256 steps;
-    ``Explanation.completeness_gap`` shows it, and more steps shrink it.
+    switches, so an equal-step rule is only first order there; so wherever two neighbouring
+    points have different activation patterns, the two cells around the switch are
+    re-evaluated at ``REFINE`` sub-points each. On small ReLU networks at 256 steps this took
+    the completeness gap from 0.7% to 0.1% of |f(x) - f(x')| (norm over examples); a single
+    example whose attributions cancel (f(x) - f(x') much smaller than the attributions) can
+    still miss by a few percent: ``Explanation.completeness_gap`` shows it, and more steps
+    shrink it.
 
     Points are evaluated in chunks of about ``CHUNK_ELEMENTS`` cached numbers, so memory does
     not grow with ``steps`` or m.
@@ -359,7 +388,8 @@ class _Options:
 def _saliency(front: _Front, X: NDArray, U: Array, head: _Head,
               options: _Options) -> tuple[Array, None]:
     """df/dx at x: (n_x, m)."""
-    G = front.summed_gradients(U.shape[1], 1, lambda ex, p: U[:, ex], head)
+    m = U.shape[1]
+    G = front.summed_gradients(m, *_grid(m, 1), lambda ex, p: U[:, ex], head)
     return G * front.inv_scale, None
 
 
@@ -373,10 +403,40 @@ def _integrated_gradients(front: _Front, X: NDArray, U: Array, head: _Head,
     base = _baseline(options.baseline, front.preprocessor, front.n_x, m)
     Ub = front.to_input(base)
     D = U - Ub
-    alpha = ((np.arange(steps) + 0.5) / steps).astype(front.dtype)
-    G = front.summed_gradients(m, steps, lambda ex, p: Ub[:, ex] + alpha[p] * D[:, ex], head)
+    ex, k = _grid(m, steps)
+    keys = np.zeros(ex.size, dtype=np.int64)
+    G = front.summed_gradients(m, ex, (k + 0.5) / steps, _on_path(Ub, D, front.dtype), head,
+                               keys=keys)
+    if front.kinked and steps > 1:
+        G += _refine(front, m, steps, keys.reshape(m, steps), _on_path(Ub, D, front.dtype), head)
     attr = (X.astype(np.float64) - base) * front.inv_scale * (G / steps)
     return attr, head.score(front.outputs(Ub)[0])
+
+
+def _on_path(Ub: Array, D: Array, dtype: Any) -> Callable[[NDArray, NDArray], Array]:
+    """The points x' + alpha (x - x') of each example's path, in the network's input."""
+    return lambda ex, alpha: Ub[:, ex] + alpha.astype(dtype) * D[:, ex]
+
+
+def _refine(front: _Front, m: int, steps: int, keys: NDArray,
+            path: Callable[[NDArray, NDArray], Array], head: _Head) -> Array:
+    """The correction, in units of one cell's weight, that replaces each kinked cell's
+    midpoint by ``REFINE`` sub-midpoints.
+
+    Between two neighbouring midpoints whose activation patterns differ, a unit switched;
+    the two cells around that switch are refined, which divides their error (the only error
+    of a piecewise-linear score) by about ``REFINE``.
+    """
+    e, k = np.nonzero(keys[:, 1:] != keys[:, :-1])
+    cells = np.unique(np.concatenate([e * steps + k, e * steps + k + 1]))
+    if cells.size == 0:
+        return np.zeros((front.n_x, m))
+    e, k = np.divmod(cells, steps)
+    sub = (np.arange(REFINE) + 0.5) / REFINE
+    ex = np.repeat(e, REFINE + 1)
+    alpha = (k[:, None] + np.r_[sub, 0.5][None, :]).ravel() / steps
+    weights = np.tile(np.r_[np.full(REFINE, 1.0 / REFINE), -1.0], cells.size)
+    return front.summed_gradients(m, ex, alpha, path, head, weights=weights)
 
 
 def _smoothgrad(front: _Front, X: NDArray, U: Array, head: _Head,
@@ -395,7 +455,8 @@ def _smoothgrad(front: _Front, X: NDArray, U: Array, head: _Head,
         eps = rng.standard_normal((ex.size, front.n_x), dtype=front.dtype).T
         return U[:, ex] + sigma[ex] * eps
 
-    G = front.summed_gradients(U.shape[1], n_samples, points, head)
+    m = U.shape[1]
+    G = front.summed_gradients(m, *_grid(m, n_samples), points, head)
     return G * front.inv_scale / n_samples, None
 
 

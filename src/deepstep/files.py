@@ -1,19 +1,106 @@
 """Atomic file writes: readers see the old file or the whole new one, never a part.
 
-One writer for everything deepstep saves (models, metrics, plots, the HTML report), and the
-one conversion of NumPy values to JSON (model headers, metrics files).
+One writer for everything deepstep saves (models, checkpoints, metrics, plots, the report),
+and the one conversion of NumPy values to JSON (metrics files).
+
+A write goes to a hidden temporary file beside the target, named
+``.<target>.<host>-<pid>-<random>.tmp`` (``host`` is a hash of the machine's name, ``pid``
+the writing process). A process killed mid-save leaves that file behind; the next save to the
+same folder removes it, and never removes a live writer's file:
+
+- a temporary of *this* machine is removed only when its pid is no longer running (a live
+  process with that pid, even a different one after pid reuse, keeps it: at worst a
+  leftover waits for a later save);
+- a temporary of another machine (a shared network folder, where this machine cannot see
+  the writer's processes), deepstep 0.1's ``.<target>.<12 hex>.tmp`` and, on Windows (where
+  probing a pid would need other APIs), every temporary, is removed only when it has not been
+  written to for :data:`STALE_SECONDS`. A save takes seconds and writes all the time, so an
+  hour of silence means the writer is gone (or frozen; its rename then fails and the target
+  keeps its previous content).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import secrets
+import socket
+import time
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+
+#: A temporary file of another machine, or of deepstep 0.1, is stale after an hour untouched.
+STALE_SECONDS = 3600.0
+
+_TEMP = re.compile(r"^\.(?P<target>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>[1-9][0-9]{0,9})"
+                   r"-[0-9a-f]{8}\.tmp$")
+_LEGACY_TEMP = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+
+
+@cache
+def _host() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def temp_name(path: Path) -> Path:
+    """The temporary file a write of ``path`` goes through (recognisable, see above)."""
+    return path.with_name(f".{path.name}.{_host()}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (POSIX only)."""
+    try:
+        os.kill(pid, 0)  # signal 0: no signal is sent, only the existence check
+    except ProcessLookupError:
+        return False
+    except OverflowError:  # beyond any pid this system can have
+        return False
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def is_stale_temp(entry: os.DirEntry[str] | Path, now: float | None = None) -> bool:
+    """Whether ``entry`` is a temporary file left by a dead writer (see the module docs)."""
+    m = _TEMP.match(entry.name)
+    if m is None and not _LEGACY_TEMP.match(entry.name):
+        return False
+    if m is not None and m["host"] == _host() and os.name != "nt":
+        return not _running(int(m["pid"]))
+    try:
+        st = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    return (time.time() if now is None else now) - st.st_mtime > STALE_SECONDS
+
+
+def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporaries of interrupted saves in ``folder``; returns what was removed.
+
+    Best effort: a file that cannot be listed or removed is left alone.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(".tmp")):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and is_stale_temp(entry):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | Callable[[BinaryIO], object]
@@ -24,6 +111,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | Callable[[BinaryIO]
     one file system), is flushed and fsynced, then renamed over ``path``, and the folder is
     fsynced so the rename itself is durable. On any error the temporary file is removed and
     ``path`` is left untouched. Parent folders are created; the mode follows the umask.
+    Temporaries of earlier, interrupted saves to the folder are removed first
+    (:func:`remove_stale_temps`).
 
     Returns
     -------
@@ -32,11 +121,12 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | Callable[[BinaryIO]
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    remove_stale_temps(path.parent)
+    tmp = temp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            if isinstance(data, bytes):
+            if isinstance(data, (bytes, bytearray, memoryview)):
                 f.write(data)
             else:
                 data(f)

@@ -599,6 +599,16 @@ class Network:
 
         return load_model(path)
 
+    def to_onnx(self, path: str | Path, dtype: str | None = None) -> Path:
+        """Write the network as an ONNX graph on rows (N, n_x) with the preprocessing, giving
+        ``label`` and ``probabilities`` (or ``values``); ``dtype`` None keeps the model's.
+        Needs ``pip install 'deepstep[onnx]'``. See :mod:`deepstep.onnx_export`.
+        """
+        from .onnx_export import write_onnx
+
+        write_onnx(self, path, dtype)
+        return Path(path)
+
 
 def regression_metrics(Y: NDArray, P: NDArray) -> dict[str, float]:
     """R^2 (averaged over targets), MAE and RMSE of predictions P against Y, both (n_y, m).

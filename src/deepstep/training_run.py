@@ -23,6 +23,7 @@ from .model import DEFAULTS, Network
 from .report.run import costs_history, write_report
 
 Log = Callable[[str], None]
+MODEL_FILE = "model.safetensors"
 
 
 @dataclass
@@ -186,7 +187,7 @@ def train(settings: Mapping[str, Any], log: Log) -> tuple[dict[str, Any], Path]:
     hyper = hyperparameters(settings, net)
     net.config_.update(hyperparameters=hyper, data=data_meta(splits.train), metrics=metrics,
                        notes=splits.notes)
-    net.save(out / "model.npz")
+    net.save(out / MODEL_FILE)
     write_json(out / "metrics.json", metrics)
     from .report.plots import plot_costs
 

@@ -18,7 +18,7 @@ def add_parser(subs: Any) -> argparse.ArgumentParser:
                     """\
   deepstep explain --layers 12288,20,7,5,1 --m 209
   deepstep explain --layers 784,128,10 --m 32 --dtype float32 --optimizer adam
-  deepstep explain --model runs/cats/model.npz""")
+  deepstep explain --model runs/cats/model.safetensors""")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--layers", metavar="N,N,...", type=typed(parse_layers, "layers"),
                    help="ALL layer sizes n[0],...,n[L] (input and output included)")

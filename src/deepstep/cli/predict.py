@@ -11,12 +11,12 @@ from .common import add_command, load_model
 def add_parser(subs: Any) -> argparse.ArgumentParser:
     """Declare ``predict`` and its flags."""
     p = add_command(subs, "predict", "Class and probability for each image or CSV row.", """\
-  deepstep predict --model runs/cats/model.npz my_cat.jpg other.png
-  deepstep predict --model model.npz new_rows.csv
+  deepstep predict --model runs/cats/model.safetensors my_cat.jpg other.png
+  deepstep predict --model model.safetensors new_rows.csv
 
 Images are converted and resized to the training images' shape; a CSV file holds one
 example per row (an optional header row and label column are ignored).""")
-    p.add_argument("--model", required=True, metavar="M", help="a model.npz from train")
+    p.add_argument("--model", required=True, metavar="M", help="a model.safetensors from train")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or CSV files")
     p.set_defaults(run=run)
     return p

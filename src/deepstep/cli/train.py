@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     config = read_config(args.config) if args.config else {}
     settings = resolve_settings(vars(args), config)
     metrics, out = training_run.train(settings, print)
-    print(f"saved to {out}: model.npz, metrics.json, costs.png, report.html")
+    print(f"saved to {out}: model.safetensors, metrics.json, costs.png, report.html")
     if settings["json"]:
         print(f"metrics written to {settings['json']}")
     return 0

@@ -34,15 +34,23 @@ def data_meta(ds: Dataset) -> dict[str, Any]:
 
 
 def load_for_model(net: Network, source: str) -> Dataset:
-    """Load ``source`` the way the model's training data was read, labels in its classes."""
+    """Load ``source`` the way the model's training data was read, with ``y`` as indices into
+    the model's classes (``classes`` their :func:`~deepstep.predictions.class_names`); see
+    :func:`model_labels`.
+    """
+    from ..predictions import class_names
+
     meta = net.config_.get("data") or {}
     shape = meta.get("image_shape")
     ds = load(source, image_size=int(shape[0]) if shape else 64)
     check_features(ds, net.layer_dims[0], source)
-    classes = meta.get("classes")
-    if classes is None and net.classes_ is not None:
-        classes = [str(c) for c in net.classes_]
-    return align(ds, classes, source)
+    return align(ds, None if net.classes_ is None else class_names(net), source)
+
+
+def model_labels(net: Network, ds: Dataset) -> NDArray:
+    """``ds.y`` from :func:`load_for_model` as the labels ``net`` was trained on (what
+    ``net.evaluate`` takes): ``net.classes_[y]``, or the targets for regression."""
+    return ds.y if net.classes_ is None else np.asarray(net.classes_)[ds.y]
 
 
 def read_inputs(net: Network, paths: Sequence[str]) -> tuple[list[str], NDArray]:

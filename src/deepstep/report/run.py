@@ -68,13 +68,15 @@ def full_batch(config: Mapping[str, Any]) -> bool:
 def evaluate(net: Network, ds: Dataset, data: str | None = None
              ) -> ClassEvaluation | RegressionEvaluation | None:
     """The network's predictions on ``ds`` as the report shows them (None when the data's
-    labels and the network do not fit together, e.g. class names the network lacks).
+    labels and the network do not fit together: a regression's data with classes, or a
+    different number of classes).
 
     Parameters
     ----------
     net : Network
     ds : Dataset
-        Labelled data: ``ds.y`` indices into ``ds.classes`` (classification) or values.
+        Labelled data: ``ds.y`` indices into ``ds.classes``, which are the network's
+        classes in output order (classification), or values (regression).
     data : str, optional
         What the examples are; default "<name> (<m> examples)".
     """
@@ -91,18 +93,13 @@ def evaluate(net: Network, ds: Dataset, data: str | None = None
 
 
 def _class_names(net: Network, ds: Dataset) -> list[str] | None:
-    """The names of the network's output classes in output order, when its classes are the
-    data's indices 0..k-1 (as the command line trains), else None."""
-    names = list(ds.classes or [])
-    k = len(names)
-    fitted = None if net.classes_ is None else np.asarray(net.classes_)
-    if fitted is None or fitted.size != k:
-        return None
-    if np.issubdtype(fitted.dtype, np.integer) and np.array_equal(fitted, np.arange(k)):
-        return names
-    if [str(c) for c in fitted] == names:
-        return names
-    return None
+    """The data's class names, which name the network's outputs in order: ``ds.y`` holds
+    indices into the model's classes (the training split, or
+    :func:`deepstep.data.inputs.load_for_model`). None when the counts differ, so no plot
+    puts a wrong name on a class."""
+    names = [str(c) for c in ds.classes or []]
+    fitted = None if net.classes_ is None else np.asarray(net.classes_).ravel()
+    return names if fitted is not None and fitted.size == len(names) else None
 
 
 def write_report(path: Path, net: Network, ds: Dataset, metrics: Mapping[str, Any],

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..io import read_tensors, write_tensors
+
 if TYPE_CHECKING:
     from .callbacks import Callback
     from .loop import Trainer
@@ -127,33 +129,3 @@ def _jsonish(value: Any) -> Any:
     import json
 
     return json.loads(json.dumps(value, default=str))
-
-
-# --- container (interim: replaced by deepstep.io's validated safetensors layer) ------------
-
-
-def write_tensors(path: str | Path, tensors: dict[str, np.ndarray], meta: dict[str, Any],
-                  kind: str) -> Path:
-    """Write ``tensors`` and ``meta`` as one safetensors file."""
-    import json
-
-    from safetensors.numpy import save
-
-    from ..files import atomic_write
-
-    blob = save(tensors, metadata={"deepstep": json.dumps({"format": kind, **meta})})
-    return atomic_write(path, blob)
-
-
-def read_tensors(path: str | Path, kind: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read what :func:`write_tensors` wrote."""
-    import json
-
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="np") as f:
-        meta = json.loads(f.metadata()["deepstep"])
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-    if meta.get("format") != kind:
-        raise ValueError(f"{path} is not a {kind} file")
-    return tensors, meta
