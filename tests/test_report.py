@@ -338,6 +338,7 @@ def test_build_report_has_every_section_and_embedded_images(tmp_path, rng):
     for expected in ("[12288, 20, 7, 5, 1]", "0.007500", "(20, 12288)", "245,780", "245,973"):
         assert expected in body  # hyperparameters; shapes with the parameter total
     assert "0.9856" in body and "over 3 seeds" in body and "Per seed" in body
+    assert "loss: the data loss (binary cross-entropy); training used no L2 penalty." in body
     assert "0.7900 ± 0.010" in body  # test accuracy 0.78, 0.79, 0.80: sample std 0.01
     assert "12 mislabeled examples; the 10 most confident mistakes are shown." in body
     assert "integrated gradients map for the predicted class (32 steps" in body
@@ -385,7 +386,7 @@ def test_training_notes_say_what_the_curves_show():
         "3 points, one per epoch: the mean loss over the epoch's mini-batches of 32; "
         "validation after the epoch.",
         "Objective minimised = data loss (categorical cross-entropy) + L2 penalty "
-        "λ/(2b) · Σ_l ‖W[l]‖², with λ = 1.000 and b = 32, the mini-batch size. The metrics "
+        "λ/(2b) · Σₗ ‖W[l]‖², with λ = 1.000 and b = 32, the mini-batch size. The metrics "
         "table reports the data loss.",
         "Learning rate (schedule step): from 0.1000 to 0.02500, plotted.",
         "Early stopping restored the weights of epoch 2 (the dotted line), the best on the "

@@ -135,7 +135,8 @@ def build_report(
     training = training or {}
     data = getattr(evaluation, "data", "")
     parts: list[tuple[str, str, str]] = [
-        ("metrics", "Metrics", sections.metrics_section(metrics, training.get("loss")))]
+        ("metrics", "Metrics", sections.metrics_section(metrics, training.get("loss"),
+                                                          training.get("l2")))]
     if isinstance(evaluation, ClassEvaluation):
         parts += [
             ("per-class", "Precision, recall and F1 per class",

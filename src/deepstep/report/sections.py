@@ -130,7 +130,8 @@ def seed_summary(metrics: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict
     return seeds, mean, std
 
 
-def metrics_section(metrics: Mapping[str, Any], loss: str | None) -> str:
+def metrics_section(metrics: Mapping[str, Any], loss: str | None, l2: float | None = None
+                    ) -> str:
     """The split table (mean ± sample std for several seeds) and the per-seed table."""
     parts = []
     splits = {k: v for k, v in metrics.items() if k not in RESERVED and isinstance(v, Mapping)}
@@ -164,8 +165,9 @@ def metrics_section(metrics: Mapping[str, Any], loss: str | None) -> str:
         parts.append("<h3>Per seed</h3>" + table(["seed", *map(metric_name, cols)], rows,
                                                   totals))
     if parts and loss:
-        parts.append(para(f"loss: the data loss ({LOSS_NAMES.get(loss, loss)}), without the "
-                          "L2 penalty that training adds to it."))
+        penalty = ("; training used no L2 penalty" if l2 == 0 else
+                   ", without the L2 penalty that training adds to it")
+        parts.append(para(f"loss: the data loss ({LOSS_NAMES.get(loss, loss)}){penalty}."))
     return "".join(parts)
 
 
@@ -291,7 +293,7 @@ def training_notes(history: Mapping[str, Any], training: Mapping[str, Any]) -> l
         else:
             size = f"b = m = {fmt(m)}, the training examples" if m else "b the batch size"
         lines.append(f"Objective minimised = data loss ({data}) + L2 penalty "
-                     f"\u03bb/(2b) \u00b7 \u03a3_l \u2016W[l]\u2016\u00b2, with \u03bb = "
+                     f"\u03bb/(2b) \u00b7 \u03a3\u2097 \u2016W[l]\u2016\u00b2, with \u03bb = "
                      f"{fmt(float(l2))} and {size}. The metrics table reports the data loss.")
     elif l2 is not None:
         lines.append(f"No L2 penalty (\u03bb = 0): the objective is the data loss ({data}).")
