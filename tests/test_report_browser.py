@@ -202,3 +202,38 @@ def test_regression_screenshot_shows_its_plots(regression_report, tmp_path):
     exe = find_chromium()
     px = _screenshot(exe, regression_report, tmp_path, 2000)
     assert _near(px, plots.TRAIN_COLOR, tol=40) > 300  # the scatter points and the curves
+
+
+@pytest.fixture(scope="module")
+def cat_report(cat_dir, tmp_path_factory) -> Path:
+    """A real run's report: a small network on the cat images, its mislabeled test images
+    explained by integrated gradients."""
+    import h5py
+
+    from deepstep import Network
+    from deepstep.data import Dataset
+    from deepstep.report.run import write_report
+
+    with h5py.File(cat_dir / "train_catvnoncat.h5", "r") as f:
+        X, y = f["train_set_x"][:].reshape(209, -1).T, f["train_set_y"][:].astype(np.int64)
+    with h5py.File(cat_dir / "test_catvnoncat.h5", "r") as f:
+        Xt, yt = f["test_set_x"][:].reshape(50, -1).T, f["test_set_y"][:].astype(np.int64)
+    net = Network([12288, 7, 1], seed=1, dtype="float64")
+    net.fit(X, y, epochs=300, batch_size=None, optimizer="gd", learning_rate=0.0075, l2=0.0,
+            preprocess="scale255", verbose=False)
+    test = Dataset(Xt, yt, ["non-cat", "cat"], (64, 64, 3), name="test_catvnoncat.h5")
+    path = tmp_path_factory.mktemp("browser") / "cat.html"
+    return write_report(path, net, test, {"test": net.evaluate(Xt, yt)}, "cats", [])
+
+
+@pytest.mark.browser
+def test_cat_report_shows_the_mislabeled_images_and_their_maps(cat_report, tmp_path):
+    exe = find_chromium()
+    imgs = _decoded_images(exe, cat_report, tmp_path)
+    assert set(imgs) == PLOT_IDS
+    _screenshot(exe, cat_report, tmp_path, 3600)
+    src = imgs["mislabeled-images"]["src"].split(",", 1)[1]
+    grid = np.asarray(Image.open(io.BytesIO(base64.b64decode(src))).convert("RGB"))
+    # the maps' blue (RdBu's #2166ac, "lowered the score"): hundreds of pixels on the cat
+    # model's mislabeled images, about 20 in the photos alone
+    assert _near(grid, "#2166ac", tol=30) > 200
