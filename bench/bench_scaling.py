@@ -30,10 +30,11 @@ from deepstep.optim import get_optimizer  # noqa: E402
 
 
 def step_seconds(dims, m, steps, rng) -> float:
-    """Median seconds of one Adam train_step on a (dims[0], m) batch, with a Workspace."""
+    """Median seconds of one Adam train_step on a (dims[0], m) batch, with a Workspace and
+    packed parameters (as fit runs it)."""
     X = rng.random((m, dims[0]), dtype=np.float32).T  # F-ordered, as fit's batches are
     Y = np.eye(dims[-1], dtype=np.float32)[:, rng.integers(0, dims[-1], m)]
-    params = engine.initialize(dims, "he", rng=rng, dtype=np.float32)
+    params = engine.flat.pack(engine.initialize(dims, "he", rng=rng, dtype=np.float32))
     acts = engine.resolve_activations("relu", "softmax", len(dims) - 1)
     loss, opt, ws = engine.get_loss("cce"), get_optimizer("adam"), engine.Workspace()
     state = opt.init(params)
@@ -67,7 +68,7 @@ def peak_memory(dims, m, batch, epochs=2) -> dict:
     X = rng.random((m, dims[0]), dtype=np.float32).T
     y = rng.integers(0, dims[-1], m)
     Y = np.eye(dims[-1], dtype=np.float32)[:, y]
-    params = engine.initialize(dims, "he", rng=rng, dtype=np.float32)
+    params = engine.flat.pack(engine.initialize(dims, "he", rng=rng, dtype=np.float32))
     acts = engine.resolve_activations("relu", "softmax", len(dims) - 1)
     loss, opt = engine.get_loss("cce"), get_optimizer("adam")
     tracemalloc.start()

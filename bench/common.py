@@ -7,6 +7,7 @@ each, ...), with the same BLAS thread count for NumPy/scikit-learn (threadpoolct
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import os
@@ -22,7 +23,6 @@ import numpy as np
 from deepstep.paths import data_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
-DATE = "2026-11-22"
 
 
 def threads() -> int:
@@ -88,15 +88,23 @@ def _root() -> Path:
     return root
 
 
+def clock() -> Callable[[], float]:
+    """Wall-clock time, or this process's CPU time with ``BENCH_CLOCK=cpu`` (steadier on a
+    machine shared with other jobs, and meaningful with one thread: CPU time adds up the
+    threads)."""
+    return time.process_time if os.environ.get("BENCH_CLOCK") == "cpu" else time.perf_counter
+
+
 class Timer:
     """``with timer:`` around the part of a contender that is timed (training, not setup)."""
 
     def __enter__(self) -> Timer:
-        self.start = time.perf_counter()
+        self._clock = clock()
+        self.start = self._clock()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.start
+        self.seconds = self._clock() - self.start
 
 
 def alternate(contenders: dict[str, Callable[[Timer], dict]], runs: int) -> dict[str, dict]:
@@ -122,9 +130,10 @@ def machine() -> dict:
     from threadpoolctl import threadpool_info
 
     info = {
-        "date": DATE,
+        "date": datetime.date.today().isoformat(),
         "cpus": os.cpu_count(),
         "threads": threads(),
+        "clock": "cpu" if clock() is time.process_time else "wall",
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": [

@@ -99,7 +99,9 @@ def sklearn_mlp(MLPClassifier, timer: Timer, X, y, params, dtype, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(Xs, yv)
-        clf.coefs_ = [np.ascontiguousarray(params[f"W{l}"].T, dtype=dtype)
+        # always a copy: ascontiguousarray of a (1, n) weight's transpose is a view, and
+        # scikit-learn trains coefs_ in place (it moved the caller's W4 for every later run)
+        clf.coefs_ = [np.array(params[f"W{l}"].T, dtype=dtype, order="C", copy=True)
                       for l in range(1, L + 1)]
         clf.intercepts_ = [np.asarray(params[f"b{l}"], dtype=dtype).ravel().copy()
                            for l in range(1, L + 1)]

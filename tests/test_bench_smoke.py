@@ -17,7 +17,7 @@ def bench(monkeypatch, tmp_path, cat_dir, mnist_dir):
     monkeypatch.syspath_prepend(str(BENCH))
     common = importlib.import_module("common")
     monkeypatch.setattr(common, "RESULTS", tmp_path)
-    for name in ("bench_cat", "bench_mnist", "bench_scaling"):
+    for name in ("bench_cat", "bench_mnist", "bench_scaling", "profile_step", "run_all"):
         sys.modules.pop(name, None)
     return tmp_path
 
@@ -26,9 +26,14 @@ def test_cat_quick_deepstep_only(bench):
     payload = importlib.import_module("bench_cat").run(quick=True, peers=False)
     res = payload["results"]
     cost = res["deepstep course float64"]["final_cost"]
-    assert res["deepstep Network float32"]["final_cost"] == pytest.approx(cost, abs=1e-4)
+    for path in ("dual", "primal"):
+        net = res[f"deepstep Network {path} float32"]
+        assert net["final_cost"] == pytest.approx(cost, abs=1e-4)
+        assert net["solver"].startswith({"dual": "dual -> dual", "primal": "solver='primal'"}[path])
+        assert 0.5 < net["train_acc"] <= 1 and 0.3 < net["test_acc"] <= 1
+    assert "Network dual f32 / Network primal f32" in payload["ratios"]
     assert json.loads((bench / "cat_quick.json").read_text())["iterations"] == 30
-    assert "| deepstep Network float32 |" in (bench / "cat_quick.md").read_text()
+    assert "| deepstep Network dual float32 |" in (bench / "cat_quick.md").read_text()
 
 
 def test_mnist_quick_deepstep_only(bench):
@@ -41,3 +46,24 @@ def test_scaling_quick(bench):
     payload = importlib.import_module("bench_scaling").run(quick=True)
     assert payload["memory"]["ratio"] < 1.5
     assert len(payload["batch_size"]["seconds"]) == 3
+
+
+def test_profile_step_parts_add_up(bench):
+    parts = importlib.import_module("profile_step").run(quick=True, only="MNIST", threads_=1)
+    (name, p), = parts.items()
+    assert name.startswith("MNIST")
+    total = sum(p[k] for k in importlib.import_module("profile_step").PARTS)
+    assert total == pytest.approx(p["fit, per step"], rel=1e-9)
+    assert p["products"] > 0 and p["optimiser"] > 0
+
+
+def test_make_bench_finds_its_block_in_the_readme(bench, tmp_path):
+    run_all = importlib.import_module("run_all")
+    assert run_all.START in run_all.README.read_text()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{run_all.START}\nold\n{run_all.END}\n\nafter\n")
+    run_all.splice_readme("new table", readme)
+    assert readme.read_text() == f"# x\n\n{run_all.START}\nnew table\n{run_all.END}\n\nafter\n"
+    readme.write_text("no markers")
+    with pytest.raises(SystemExit, match="markers are missing"):
+        run_all.splice_readme("x", readme)

@@ -113,21 +113,27 @@ def test_train_default_is_digits_with_defaults(digits_run):
 
 def test_train_without_flags_uses_defaults_and_says_where(tmp_path, monkeypatch):
     import deepstep.training_run as training_run
+    from deepstep.recipe import DataShape, recipe
 
     seen = {}
     real = training_run.train_seed
 
-    def spy(settings, splits, seed, log):
-        seen.update(settings)
-        return real({**settings, "epochs": 2}, splits, seed, log)  # keep the test quick
+    def spy(plan, seed, folder, log):
+        seen.update(plan.settings)
+        plan.settings["epochs"] = 2  # keep the test quick
+        return real(plan, seed, folder, log)
 
     monkeypatch.setattr(training_run, "train_seed", spy)
     monkeypatch.chdir(tmp_path)
     out = ok(["train"])
-    assert seen["layers"] == DEFAULTS["hidden_layers"] and seen["epochs"] == DEFAULTS["epochs"]
-    assert seen["data"] == "digits" and seen["lr"] is None
-    assert f"adam lr {DEFAULTS['learning_rate']:g}" in out
-    assert "no --test given, so a stratified 20% of digits was held out with seed 0" in out
+    expected = recipe(DataShape(m=1438, n_x=64, task="multiclass", n_classes=10))
+    assert seen["layers"] == expected["hidden_layers"] and seen["epochs"] == expected["epochs"]
+    assert seen["data"] == "digits" and seen["lr"] == expected["learning_rate"]
+    assert f"{expected['optimizer']} lr {expected['learning_rate']:g}" in out
+    assert "from the recipe: layers, hidden, init, optimizer, lr" in out
+    assert "task: multiclass (integer labels with 10 distinct values); to choose otherwise " \
+           "give --task binary or --task regression" in out
+    assert "none given, so a stratified 20% of digits was held out with seed 0" in out
     saved = re.search(r"saved to (\S+):", out).group(1)
     assert saved.startswith("runs") and (tmp_path / saved / "model.safetensors").is_file()
     assert re.search(r"^train\s+\d+\s+[\d.]+\s+[\d.]+$", out, re.M)
@@ -301,7 +307,8 @@ def test_every_flag_of_every_command_has_help_text():
 
 @pytest.mark.parametrize("command", ["train", "gradcheck"])
 def test_help_states_every_default(command):
-    no_default = {"-h", "--help", "--debug", "--config", "--json", "--iterations"}
+    no_default = {"-h", "--help", "--debug", "--config", "--json", "--iterations",
+                  "--overwrite", "--resume"}
     for action in _parsers()[command]._actions:
         if not set(action.option_strings) & no_default:
             assert "(default: " in action.help, action.option_strings

@@ -141,3 +141,19 @@ def test_softmax_columns_sum_to_one_and_shift_invariant(Z, c):
     assert np.all(np.isfinite(A)) and np.all(A >= 0)
     np.testing.assert_allclose(A.sum(axis=0), 1.0, rtol=1e-12)
     np.testing.assert_allclose(shifted, A, atol=1e-9)
+
+
+@given(
+    Z=hnp.arrays(np.float32, (3, 5), elements=st.floats(-2.0, 2.0, width=32)),
+    dA=hnp.arrays(np.float32, (3, 5), elements=st.floats(width=32)),
+    into=st.booleans(),
+)
+def test_relu_backward_is_the_course_masked_copy_bit_for_bit(Z, dA, into):
+    """The bitwise-AND form gives the masked copy's bits for any dA (signed zeros, inf and
+    NaN too), with or without out=."""
+    want = dA.copy()
+    np.copyto(want, 0, where=Z <= 0)
+    got = ACTIVATIONS["relu"].backward(dA, Z, None, out=np.empty_like(dA) if into else None)
+    assert got.tobytes() == want.tobytes()
+    assert ACTIVATIONS["relu"].backward(dA, Z, None, out=dA) is dA
+    assert dA.tobytes() == want.tobytes()

@@ -359,3 +359,11 @@ def test_load_errors_are_model_format_errors_naming_the_file(tmp_path):
         Network.load(text)
     with pytest.raises(FileNotFoundError, match="deepstep model file not found"):
         Network.load(tmp_path / "missing.safetensors")
+
+
+@pytest.mark.parametrize(("optimizer", "lr"), [("gd", 0.0075), ("momentum", 0.0075)])
+def test_plain_optimisers_default_to_the_course_learning_rate(rng, optimizer, lr):
+    X, y = blobs(rng)
+    net = Network([4, 3, 1], seed=0)
+    net.fit(X, y, epochs=1, optimizer=optimizer, verbose=False)
+    assert net.config_["learning_rate"] == lr

@@ -222,6 +222,11 @@ def _drop(key):
     (_set("data", {"image_shape": [2, 2, 4]}), r"data.image_shape\[2\]: 4 channels"),
     (_set("data", {"value_max": 0}), "data.value_max: 0 is outside"),
     (_set("data", {"classes": ["a", "b", "c"]}), "data.classes: 3 names for 2 classes"),
+    (_set("data", {"features": {"names": "x"}}), "data.features: 'names' must be a non-empty"),
+    (_set("data", {"features": {"names": ["a", "b"], "categorical": {"z": ["u"]}}}),
+     "categorical column 'z' is not among"),
+    (_set("data", {"features": {"names": ["a", "b"], "categorical": {"a": ["u", "v"]}}}),
+     "data.features: describes 3 inputs, the network takes"),
 ])
 def test_every_metadata_field_is_checked(model, edit, says):
     _, path, _ = model

@@ -23,7 +23,7 @@ from .engine.metrics import accuracy, predict_classes
 from .engine.regularizers import l2_cost
 from .engine.validation import check_labels, check_X
 from .optim import Optimizer, get_optimizer, get_schedule
-from .recipe import DEFAULTS, DataShape, recipe
+from .recipe import DEFAULTS, DataShape, learning_rate_for, recipe
 from .targets import TargetEncoder, check_task, detect_task
 from .training import callbacks as cb
 from .training.batches import ArrayBatches, BatchSource, StreamBatches
@@ -85,6 +85,10 @@ class Network:
         "auto" decides from the labels at the first ``fit`` with the rule of
         :mod:`deepstep.targets` (integers with few distinct values are classes, text and
         booleans are classes, numbers with fractions or many distinct integers are values).
+    solver : {"auto", "primal", "dual"}
+        "dual" keeps the first layer as W1 = c W1_0 + A X^T (gd and momentum only), far
+        cheaper when n_x >> m; "auto" takes it when the cost model of
+        :mod:`deepstep.engine.dual` says so. The fitted weights are the same either way.
 
     Attributes
     ----------
@@ -121,7 +125,9 @@ class Network:
         seed: int = 0,
         loss: str | None = None,
         task: str = "auto",
+        solver: str = "auto",
     ) -> None:
+        self.solver = engine.dual.check_solver(solver)
         self.layer_dims = engine.initializers.validate_layer_dims(layer_dims)
         L = len(self.layer_dims) - 1
         self.hidden = [hidden] * (L - 1) if isinstance(hidden, str) else list(hidden)
@@ -359,11 +365,11 @@ class Network:
                      validation_split=validation_split, preprocess=preprocess)
         if epochs is not None and iterations is not None:
             raise ValueError("give epochs or iterations, not both")
-        s = _settings(recipe(shape), given)
+        base = recipe(shape)
+        s = _settings(base, given)
         opt = get_optimizer(s["optimizer"], **optimizer_hyper)
-        if s["learning_rate"] is None:
-            adaptive = opt.name in ("adam", "rmsprop")
-            s["learning_rate"] = DEFAULTS["learning_rate"] if adaptive else 0.0075
+        if learning_rate is None:
+            s["learning_rate"] = learning_rate_for(opt.name, base)
         if not s["learning_rate"] > 0:
             raise ValueError(f"learning_rate must be positive, got {s['learning_rate']}")
         keep_probs = keep_probabilities(s["dropout"], self.n_layers - 1)
@@ -383,6 +389,8 @@ class Network:
             data: ArrayBatches | StreamBatches = StreamBatches(
                 source, s["batch_size"], lambda Xb, yb: (Xb, self._encode(yb, Xb.shape[1])),
                 self.layer_dims[0], self.dtype)
+            dual, solver_note = engine.dual.plan(self.solver, opt, None, self.params,
+                                                 batch_size=s["batch_size"], epochs=s["epochs"])
             fingerprint = {"m": source.m, "n_x": source.n_x}
             weight_scale = 1.0
         else:
@@ -401,12 +409,21 @@ class Network:
             Xp = self._inputs(Xa)
             Yp = self._encode(Ya, Xp.shape[1])
             w, weight_scale = self._example_weights(Ya, class_weight, weights)
-            data = ArrayBatches(Xp, Yp, s["batch_size"], w)
+            dual, solver_note = engine.dual.plan(
+                self.solver, opt, Xp, self.params, batch_size=s["batch_size"],
+                epochs=s["epochs"], l2=s["l2"], clip_norm=clip_norm,
+                validation=validation_data is not None or bool(callbacks),
+                state=None if self.train_state_ is None else self.train_state_.opt_state,
+                resuming=resume_from is not None)
+            # the dual path batches example indices (columns of its K = X^T X), not X itself
+            columns = Xp if dual is None else np.arange(Xp.shape[1])[None, :]
+            data = ArrayBatches(columns, Yp, s["batch_size"], w)  # type: ignore[arg-type]
         val = None
         if validation_data is not None:
             Xv = self._inputs(validation_data[0])
             val = (Xv, self._encode(validation_data[1], Xv.shape[1]))
 
+        self.params = engine.flat.pack(self.params)  # one buffer: the optimiser's fast path
         state = self._train_state(opt, resume_from is not None)
         trainer = Trainer(
             self, data, val, state.optimizer, state.opt_state, epochs=state.epoch + s["epochs"],
@@ -414,6 +431,10 @@ class Network:
             clip_norm=clip_norm, shuffle_rng=state.shuffle_rng if shuffle else None,
             dropout_rng=state.dropout_rng, step=state.step, epoch=state.epoch,
             weight_scale=weight_scale)
+        if dual is not None:  # the dual path's step, and W1 formed when the loop reads it
+            trainer.step_fn = dual.train_step
+            trainer.sync = lambda: dual.sync(self.params, trainer.opt_state)
+            trainer.sync_every_epoch = bool(callbacks)
         self.config_ = {
             **{k: v for k, v in self.config_.items() if k in ("hyperparameters", "data")},
             **{k: s[k] for k in ("epochs", "batch_size", "learning_rate", "schedule", "l2",
@@ -426,6 +447,7 @@ class Network:
                 None if class_weight is None else {str(k): float(v) for k, v in
                                                    class_weight.items()}),
             "sample_weight": sample_weight is not None, "data_fingerprint": fingerprint,
+            "solver": solver_note,
         }
         history = cb.History()
         history.history = {k: list(v) for k, v in self.history_.items()}

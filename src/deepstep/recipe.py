@@ -32,6 +32,30 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Optimisers that scale each step by a running RMS of the gradient: they share learning rates.
+ADAPTIVE = ("adam", "rmsprop")
+#: The learning rate of plain and momentum gradient descent when the recipe's optimiser is an
+#: adaptive one: the course's.
+PLAIN_GD_LR = 0.0075
+#: The learning rate of an adaptive optimiser when the recipe's is plain (Kingma & Ba's).
+ADAPTIVE_LR = 1e-3
+
+
+def learning_rate_for(optimizer: str, settings: dict[str, Any]) -> float:
+    """The default learning rate for ``optimizer`` given the recipe's ``settings``: the
+    recipe's own when its optimiser is of the same family (adaptive or plain), else
+    :data:`PLAIN_GD_LR` or :data:`ADAPTIVE_LR`.
+
+    Examples
+    --------
+    >>> learning_rate_for("gd", {"optimizer": "adam", "learning_rate": 1e-3})
+    0.0075
+    """
+    if (optimizer in ADAPTIVE) == (settings["optimizer"] in ADAPTIVE):
+        return float(settings["learning_rate"])
+    return ADAPTIVE_LR if optimizer in ADAPTIVE else PLAIN_GD_LR
+
+
 @dataclass(frozen=True)
 class DataShape:
     """What the rules may look at: m examples, n_x features, the task, k classes."""

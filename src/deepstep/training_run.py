@@ -1,90 +1,345 @@
-"""What ``deepstep train`` does: train one network per seed on the run's data splits,
-summarise the seeds, and write the run folder (model, metrics, cost plot, HTML report).
+"""What ``deepstep train`` does: train one network per seed of a planned run
+(:mod:`deepstep.run_plan`: the data loaded, every setting resolved) and write its run folder.
 
-Everything here takes the resolved settings (:mod:`deepstep.cli.settings`) as a plain
-mapping, so tests and notebooks can call it too.
+The work takes plain values, so tests and notebooks can call it too::
+
+    plan = prepare(settings)          # settings: the TOML keys of deepstep.cli.settings
+    folder = RunFolder.create("runs/x")
+    metrics, out = train(plan, folder, print, command="...")
+
+The run folder
+--------------
+Written in a hidden sibling ``.<name>.partial`` and renamed to ``<name>`` when complete
+(:mod:`deepstep.run_folder`); the default name is ``runs/<YYYYmmdd-HHMMSS>-<4 hex>``.
+
+``model.safetensors``
+    The model of the first seed (:meth:`deepstep.Network.save`; ``config_`` holds the
+    hyperparameters, the data description, the metrics and the notes).
+``metrics.json``
+    ``{"train": {...}, "validation": {...}, "test": {...}}``: each split's metrics
+    (classification: loss, accuracy; regression: loss, r2, mae, rmse), of the first seed.
+    With ``seeds`` > 1 also ``"seeds"`` (a list of ``{"seed": s, "train": {...}, ...}``),
+    ``"mean"`` and ``"std"`` (sample std, ddof 1) per split and metric.
+``history.jsonl``
+    One JSON object per epoch of the first seed: epoch (from 0), loss (data loss + L2
+    penalty), data_loss, accuracy (null for regression), lr, seconds, and with validation
+    val_loss, val_data_loss, val_accuracy. Other seeds: ``history-seed<s>.jsonl``.
+``settings.toml``
+    Every setting of the run, resolved (TOML keys as for ``--config``, which reads the file
+    back); a setting that came from the recipe carries the comment ``# recipe``. Paths of
+    data files are absolute. ``batch_size = "full"`` is full batch.
+``command.txt``
+    The command line that started the run (shell-quoted), and one line per resume.
+``versions.json``
+    ``{"deepstep", "python", "numpy", "scikit-learn", "platform"}``: version strings.
+``report.html``, ``costs.png``
+    The HTML report and the cost curves.
+``checkpoint.safetensors``
+    Only in a partial folder: the state of the seed in training (every epoch, or every
+    :data:`CHECKPOINT_EVERY_ITERATIONS` iterations of full-batch training, and when
+    interrupted). ``seeds.jsonl`` there lists the seeds finished so far.
+
+Interrupting and resuming
+-------------------------
+Seeds are trained one after another. When seed s finishes, its metrics are appended to
+``seeds.jsonl`` (the first seed's model is saved first) and the checkpoint is removed; a
+resumed run skips the finished seeds, continues seed s from the checkpoint (or starts it
+again if none was written), and so ends with the same bits as a run never interrupted.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
+import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .data import Dataset
-from .data.inputs import data_meta
-from .data.splits import Splits, load_splits
-from .files import write_json
-from .model import DEFAULTS, Network
-from .report.run import costs_history, write_report
+from . import run_folder as rf
+from .run_plan import (
+    OPTIMIZER_SETTINGS,
+    RECIPE,
+    RECIPE_KEYS,
+    Plan,
+    SettingsError,
+    check_memory,
+    describe,
+    prepare,
+)
+
+if TYPE_CHECKING:
+    from .data.splits import Splits
+    from .model import Network
+    from .run_folder import RunFolder
+
+__all__ = ["MODEL_FILE", "RECIPE", "RECIPE_KEYS", "Plan", "Run", "SettingsError",
+           "check_memory", "describe", "metrics_table", "prepare", "summarise", "train"]
 
 Log = Callable[[str], None]
-MODEL_FILE = "model.safetensors"
+#: The model file of a run folder (also :data:`deepstep.run_folder.MODEL_FILE`).
+MODEL_FILE = rf.MODEL_FILE
+
+#: A full-batch run writes a checkpoint every this many iterations. An iteration is an
+#: epoch of one step there, and a checkpoint costs more than the step: on the course's cat
+#: network (12288-20-7-5-1, float64, 209 examples) a checkpoint took 1.3 steps' time with gd
+#: and 1.5 with Adam (written atomically, with fsync), so one every 100 iterations adds
+#: about 1.5%. Mini-batch runs write one per epoch, which has many steps. An interrupt
+#: writes one whenever it comes.
+CHECKPOINT_EVERY_ITERATIONS = 100
 
 
 @dataclass
 class Run:
-    """One trained seed: the network and its metrics per split."""
+    """One trained seed: its metrics per split (and its network, for the first seed)."""
 
     seed: int
-    net: Network
     metrics: dict[str, dict[str, float]]
+    net: Network | None = None
 
 
-def output_size(settings: Mapping[str, Any], train: Dataset) -> int:
-    """n[L]: 1 for regression and for two classes with a sigmoid, else the number of classes."""
-    if train.classes is None:
-        return 1
-    k = len(train.classes)
-    return 1 if k <= 2 and settings["output"] in ("auto", "sigmoid") else k
+# --- training ----------------------------------------------------------------------------------
 
 
-def effective_lr(settings: Mapping[str, Any]) -> float | None:
-    """The learning rate to pass to ``fit``: the one set, DEFAULTS' for DEFAULTS' optimiser,
-    else None (``fit`` picks the optimiser's own default).
+def build_network(plan: Plan, seed: int) -> Network:
+    """The untrained network of ``seed``."""
+    from .model import Network
+
+    s = plan.settings
+    return Network(plan.dims, hidden=s["hidden"], output=s["output"], init=s["init"],
+                   dtype=s["dtype"], seed=seed, task=plan.task.task)
+
+
+def fit_options(plan: Plan) -> dict[str, Any]:
+    """The keyword arguments of :meth:`deepstep.Network.fit` for the plan's settings."""
+    s = plan.settings
+    options: dict[str, Any] = {
+        "epochs": s["epochs"], "batch_size": s["batch_size"], "optimizer": s["optimizer"],
+        "learning_rate": s["lr"], "schedule": s["schedule"], "l2": s["l2"],
+        "dropout": s["dropout"], "clip_norm": s["clip_norm"],
+        "early_stopping": s["early_stopping"], "preprocess": s["preprocess"],
+        "class_weight": class_weights(plan),
+    }
+    for key, owners in OPTIMIZER_SETTINGS.items():
+        if s["optimizer"] in owners and s.get(key) is not None:
+            options[owners[s["optimizer"]]] = s[key]
+    return options
+
+
+def class_weights(plan: Plan) -> str | dict[int, float] | None:
+    """The class weights for ``fit``: "balanced", or the weights by class index (the
+    network is trained on the class indices of the data set)."""
+    cw = plan.settings.get("class_weight")
+    if cw is None or isinstance(cw, str):
+        return cw
+    classes = plan.splits.train.classes or []
+    return {classes.index(name): float(w) for name, w in cw.items()}
+
+
+def checkpoint_every(plan: Plan) -> int:
+    """Epochs between checkpoints: 1 for mini-batches; for full-batch training, where an
+    epoch is one step, :data:`CHECKPOINT_EVERY_ITERATIONS`. An interrupt always writes one."""
+    b, m = plan.settings["batch_size"], plan.splits.train.m
+    return CHECKPOINT_EVERY_ITERATIONS if b is None or b >= m else 1
+
+
+def history_file(plan: Plan, seed: int) -> str:
+    """The history file of ``seed``: history.jsonl for the first seed (the saved model)."""
+    return rf.HISTORY_FILE if seed == plan.seeds[0] else f"history-seed{seed}.jsonl"
+
+
+def score(net: Network, splits: Splits) -> dict[str, dict[str, float]]:
+    """``net.evaluate`` on every split."""
+    parts = (("train", splits.train), ("validation", splits.validation), ("test", splits.test))
+    return {name: net.evaluate(ds.X, ds.y) for name, ds in parts if ds is not None}
+
+
+def train_seed(plan: Plan, seed: int, folder: Path, log: Log) -> Run:
+    """Build and fit the network of ``seed`` (continuing from ``folder``'s checkpoint when
+    there is one), writing its history and checkpoints in ``folder``; score it."""
+    from .training import HistoryFile, ModelCheckpoint, PrintCost
+
+    net = build_network(plan, seed)
+    checkpoint = folder / rf.CHECKPOINT_FILE
+    callbacks = [HistoryFile(folder / history_file(plan, seed)),
+                 ModelCheckpoint(checkpoint, every=checkpoint_every(plan))]
+    if plan.settings.get("preset") == "course":
+        callbacks.append(PrintCost(every=100, file=_LogStream(log)))  # type: ignore[arg-type]
+    train, val = plan.splits.train, plan.splits.validation
+    net.fit(train.X, train.y, validation_data=None if val is None else (val.X, val.y),
+            verbose=True, callbacks=callbacks,
+            resume_from=checkpoint if checkpoint.exists() else None, **fit_options(plan))
+    return Run(seed, score(net, plan.splits), net)
+
+
+class _LogStream:
+    """A file-like object that sends each line written to ``log``."""
+
+    def __init__(self, log: Log) -> None:
+        self.log, self.pending = log, ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        while "\n" in self.pending:
+            line, self.pending = self.pending.split("\n", 1)
+            self.log(line)
+        return len(text)
+
+    def flush(self) -> None:
+        """Lines are sent as they end."""
+
+
+def train(plan: Plan, folder: RunFolder, log: Log, *, command: str, resumed: bool = False,
+          metrics_json: str | os.PathLike[str] | None = None) -> tuple[dict[str, Any], Path]:
+    """Train every seed of ``plan`` in ``folder`` (a partial run folder), write the results
+    and rename the folder into place. Returns the metrics and the final folder.
+
+    A :class:`deepstep.training.TrainingInterrupted` (SIGINT / SIGTERM) leaves the folder,
+    with a checkpoint, to be resumed with ``resumed=True``; other errors leave it as it is
+    for the caller to discard.
     """
-    if settings["lr"] is None and settings["optimizer"] == DEFAULTS["optimizer"]:
-        return DEFAULTS["learning_rate"]
-    return settings["lr"]
+    start_files(plan, folder, command, resumed, log)
+    done = read_progress(folder / rf.PROGRESS_FILE)
+    runs = []
+    many = len(plan.seeds) > 1
+    for seed in plan.seeds:
+        if many:
+            log(f"seed {seed}:")
+        if seed in done:
+            net = None
+            if seed == plan.seeds[0]:
+                from .model import Network
+
+                net = Network.load(folder / rf.MODEL_FILE)
+            run = Run(seed, done[seed], net)
+            log("  trained before the interruption")
+        else:
+            run = train_seed(plan, seed, folder.partial, log)
+            seed_done(plan, run, folder)
+        runs.append(run)
+        if many:
+            log("  " + ", ".join(f"{s} {k} {v:.4f}" for s, d in run.metrics.items()
+                                 for k, v in d.items()))
+    metrics = summarise(runs)
+    splits = plan.splits
+    sizes = {"train": splits.train.m, "test": splits.test.m}
+    if splits.validation is not None:
+        sizes["validation"] = splits.validation.m
+    if many:
+        log(f"mean ± std (sample, ddof=1) over {len(runs)} seeds {plan.seeds}; the saved model "
+            f"is seed {plan.seeds[0]}")
+    log(metrics_table(metrics, sizes))
+    assert runs[0].net is not None
+    write_results(plan, runs[0].net, metrics, folder)
+    out = folder.finish()
+    if metrics_json is not None:
+        from .files import write_json
+
+        write_json(metrics_json, metrics)
+    return metrics, out
 
 
-def describe(settings: Mapping[str, Any], train: Dataset) -> str:
-    """One line with the network and the hyperparameters of a run."""
-    dims = [train.n_x, *settings["layers"], output_size(settings, train)]
-    lr = effective_lr(settings)
-    word = "iterations" if settings["batch_size"] is None else "epochs"
-    preset = f"preset {settings['preset']}: " if settings["preset"] else ""
-    return (f"{preset}network {dims}, hidden {settings['hidden']}, output {settings['output']}"
-            f", init {settings['init']}, {settings['dtype']}; {settings['optimizer']} lr "
-            f"{'default' if lr is None else f'{lr:g}'}, batch {settings['batch_size'] or 'full'}, "
-            f"{settings['epochs']} {word}, l2 {settings['l2']:g}, dropout "
-            f"{settings['dropout']:g}, preprocess {settings['preprocess']}")
+def start_files(plan: Plan, folder: RunFolder, command: str, resumed: bool, log: Log) -> None:
+    """settings.toml, command.txt and versions.json, before the first step (so an
+    interrupted folder holds what its resume needs). A resume appends its command line,
+    keeps the recipe notes and says when the versions differ from the first start's."""
+    from .files import atomic_write
+
+    notes = {k: RECIPE for k in plan.from_recipe}
+    command_path = folder / rf.COMMAND_FILE
+    if resumed:
+        notes = {k: RECIPE for k in recipe_notes(folder / rf.SETTINGS_FILE)}
+        before = command_path.read_text(encoding="utf-8") if command_path.exists() else ""
+        atomic_write(command_path, (before + command + "\n").encode("utf-8"))
+        try:
+            old = json.loads((folder / rf.VERSIONS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = {}
+        changed = {k: (old.get(k), v) for k, v in rf.versions().items() if old.get(k) != v}
+        if old and changed:
+            log("note: versions changed since the run started (" + ", ".join(
+                f"{k} {a} -> {b}" for k, (a, b) in changed.items()) + "); the result may "
+                "differ from an uninterrupted run's")
+    else:
+        atomic_write(command_path, (command + "\n").encode("utf-8"))
+        rf.write_versions(folder / rf.VERSIONS_FILE)
+    rf.write_settings(folder / rf.SETTINGS_FILE, toml_settings(plan.settings), notes)
 
 
-def train_seed(settings: Mapping[str, Any], splits: Splits, seed: int, log: Log) -> Run:
-    """Build and fit one network with ``seed``, then score it on every split."""
-    train = splits.train
-    dims = [train.n_x, *settings["layers"], output_size(settings, train)]
-    net = Network(dims, hidden=settings["hidden"], output=settings["output"],
-                  init=settings["init"], dtype=settings["dtype"], seed=seed)
-    lr = effective_lr(settings)
-    val = splits.validation
-    net.fit(train.X, train.y, epochs=settings["epochs"], batch_size=settings["batch_size"],
-            optimizer=settings["optimizer"], learning_rate=lr, l2=settings["l2"],
-            dropout=settings["dropout"], preprocess=settings["preprocess"],
-            validation_data=None if val is None else (val.X, val.y), verbose=True)
-    if settings["preset"] == "course":
-        losses = net.history_["loss"]
-        for i, J in enumerate(losses):
-            if i % 100 == 0 or i == len(losses) - 1:
-                log(f"Cost after iteration {i}: {J}")
-    metrics = {name: net.evaluate(ds.X, ds.y) for name, ds in
-               (("train", train), ("validation", val), ("test", splits.test)) if ds is not None}
-    return Run(seed, net, metrics)
+def toml_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings as settings.toml writes them (full batch as "full")."""
+    out = dict(settings)
+    if "batch_size" in out and out["batch_size"] is None:
+        out["batch_size"] = "full"
+    return out
+
+
+def recipe_notes(path: Path) -> list[str]:
+    """The keys that a settings.toml marks ``# recipe``."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    return [line.split("=", 1)[0].strip() for line in lines
+            if "=" in line and line.rstrip().endswith(f"# {RECIPE}")]
+
+
+def read_progress(path: Path) -> dict[int, dict[str, dict[str, float]]]:
+    """The finished seeds recorded in seeds.jsonl (a torn last line is ignored)."""
+    done: dict[int, dict[str, dict[str, float]]] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return done
+    for line in lines:
+        try:
+            record = json.loads(line)
+            done[int(record["seed"])] = record["metrics"]
+        except (ValueError, KeyError, TypeError):
+            break
+    return done
+
+
+def seed_done(plan: Plan, run: Run, folder: RunFolder) -> None:
+    """Record a finished seed: the first seed's model, then the checkpoint removed, then
+    its line in seeds.jsonl (in this order, so that a stop between any two steps resumes
+    correctly: a seed without its line is trained again from its start)."""
+    from .files import jsonable
+
+    if run.seed == plan.seeds[0]:
+        assert run.net is not None
+        run.net.save(folder / rf.MODEL_FILE)
+    (folder / rf.CHECKPOINT_FILE).unlink(missing_ok=True)
+    line = json.dumps(jsonable({"seed": run.seed, "metrics": run.metrics})) + "\n"
+    with open(folder / rf.PROGRESS_FILE, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_results(plan: Plan, net: Network, metrics: dict[str, Any], folder: RunFolder) -> None:
+    """The model with its full config, metrics.json, costs.png and report.html; the partial
+    folder's own files (progress, checkpoint) removed."""
+    from .data.inputs import data_meta
+    from .files import write_json
+    from .report.plots import plot_costs
+    from .report.run import costs_history, write_report
+
+    splits = plan.splits
+    net.config_.update(hyperparameters=hyperparameters(plan.settings, net),
+                       data=data_meta(splits.train), metrics=metrics, notes=splits.notes)
+    net.save(folder / rf.MODEL_FILE)
+    write_json(folder / rf.METRICS_FILE, metrics)
+    plot_costs(costs_history(net, plan.settings.get("preset")), folder / rf.COSTS_FILE)
+    write_report(folder / rf.REPORT_FILE, net, splits.test, metrics,
+                 f"deepstep: {splits.train.name}", splits.notes)
+    for name in (rf.PROGRESS_FILE, rf.CHECKPOINT_FILE):
+        (folder / name).unlink(missing_ok=True)
+
+
+# --- summaries ---------------------------------------------------------------------------------
 
 
 def summarise(runs: Sequence[Run]) -> dict[str, Any]:
@@ -129,72 +384,21 @@ def metrics_table(metrics: Mapping[str, Any], sizes: Mapping[str, int] | None = 
                      for r in rows)
 
 
-
-def new_run_dir(root: str | Path = "runs") -> Path:
-    """runs/<YYYYmmdd-HHMMSS> (with -2, -3, ... when taken)."""
-    base = Path(root) / _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    return path
-
-
-
 def hyperparameters(settings: Mapping[str, Any], net: Network) -> dict[str, Any]:
     """The run's hyperparameters as recorded in the model and shown in the report."""
     cfg = net.config_
+    cw = settings.get("class_weight")
     return {
-        "preset": settings.get("preset"), "layer_dims": net.layer_dims,
+        "preset": settings.get("preset"), "task": net.task, "layer_dims": net.layer_dims,
         "activations": [a.name for a in net.activations], "loss": net.loss.name,
         "init": net.init, "dtype": net.dtype.name, "optimizer": cfg.get("optimizer"),
-        "learning_rate": cfg.get("learning_rate"),
+        **{k: v for k, v in (cfg.get("optimizer_hyper") or {}).items() if k != "eps"},
+        "learning_rate": cfg.get("learning_rate"), "schedule": cfg.get("schedule"),
         "batch_size": cfg.get("batch_size") or "full batch", "epochs": cfg.get("epochs"),
-        "l2": cfg.get("l2"), "dropout": cfg.get("dropout"),
+        "l2": cfg.get("l2"), "dropout": cfg.get("dropout"), "clip_norm": cfg.get("clip_norm"),
+        "early_stopping": cfg.get("early_stopping") or None,
+        "class_weight": dict(cw) if isinstance(cw, Mapping) else cw,
         "preprocess": settings.get("preprocess"), "seed": settings.get("seed"),
         "seeds": settings.get("seeds"),
     }
-
-
-def train(settings: Mapping[str, Any], log: Log) -> tuple[dict[str, Any], Path]:
-    """The whole ``deepstep train``: returns the metrics and the output folder."""
-    splits = load_splits(settings)
-    for note in splits.notes:
-        log(note)
-    seeds = [settings["seed"] + k for k in range(settings["seeds"])]
-    log(describe(settings, splits.train))
-    runs = []
-    for seed in seeds:
-        if len(seeds) > 1:
-            log(f"seed {seed}:")
-        run = train_seed(settings, splits, seed, log)
-        runs.append(run)
-        if len(seeds) > 1:
-            log("  " + ", ".join(f"{s} {k} {v:.4f}" for s, d in run.metrics.items()
-                                 for k, v in d.items()))
-    net = runs[0].net
-    metrics = summarise(runs)
-    sizes = {"train": splits.train.m, "test": splits.test.m}
-    if splits.validation is not None:
-        sizes["validation"] = splits.validation.m
-    if len(runs) > 1:
-        log(f"mean ± std (sample, ddof=1) over {len(runs)} seeds {seeds}; the saved model is "
-            f"seed {seeds[0]}")
-    log(metrics_table(metrics, sizes))
-
-    out = Path(settings["out"]) if settings["out"] else new_run_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    hyper = hyperparameters(settings, net)
-    net.config_.update(hyperparameters=hyper, data=data_meta(splits.train), metrics=metrics,
-                       notes=splits.notes)
-    net.save(out / MODEL_FILE)
-    write_json(out / "metrics.json", metrics)
-    from .report.plots import plot_costs
-
-    plot_costs(costs_history(net, settings["preset"]), out / "costs.png")
-    write_report(out / "report.html", net, splits.test, metrics,
-                 f"deepstep: {splits.train.name}", splits.notes)
-    if settings["json"]:
-        write_json(settings["json"], metrics)
-    return metrics, out
 

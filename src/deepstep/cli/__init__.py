@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        args.argv = argv  # the command line as given (a run folder's command.txt)
     except UsageError as e:
         print(f"error: {one_line(e)}", file=sys.stderr)
         return EXIT_USAGE

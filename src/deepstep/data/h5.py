@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 from numpy.typing import NDArray
 
+from .checks import check_file, check_finite, check_size, memory_guard
 from .dataset import Dataset, encode_labels
 from .streaming import BatchSource
 
@@ -102,23 +103,44 @@ def find_layout(f: h5py.File) -> H5Layout:
     return H5Layout(xn, yn, cn, axis, int(m), n_x, shape, n_x * xd.dtype.itemsize)
 
 
-def _labels(f: h5py.File, lay: H5Layout, task: str = "auto"
+def _labels(f: h5py.File, lay: H5Layout, path: str | os.PathLike, task: str = "auto"
             ) -> tuple[NDArray, list[str] | None]:
-    raw = f[lay.y][()].ravel()
+    nbytes = int(f[lay.y].size) * f[lay.y].dtype.itemsize
+    check_size(nbytes, path, f"the labels {lay.y!r}")
+    with memory_guard(path, f"the labels {lay.y!r}", nbytes):
+        raw = f[lay.y][()].ravel()
+    if raw.dtype.kind == "f" and not np.isfinite(raw).all():
+        i = int(np.flatnonzero(~np.isfinite(raw))[0])
+        raise ValueError(f"{path}, dataset {lay.y!r}, example {i}: the label is {raw[i]}; "
+                         "labels must be finite numbers: drop or fix that example")
     names = None
     if lay.classes is not None and task != "regression":
         names = [v.decode() if isinstance(v, bytes) else str(v) for v in f[lay.classes][()]]
-    return encode_labels(raw, names, task=task)
+    return encode_labels(raw, names, task=task, source=f"{path}, dataset {lay.y!r}")
 
 
 def _open(path: str | os.PathLike) -> h5py.File:
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"h5 file not found: {p}")
+    p = check_file(path, "h5 file")
     try:
         return h5py.File(p, "r")
     except OSError as e:
         raise ValueError(f"cannot read {p} as an HDF5 file: {e}") from e
+
+
+def _layout(f: h5py.File, path: str | os.PathLike) -> H5Layout:
+    """``find_layout`` (its errors naming the file) plus at least one example."""
+    try:
+        lay = find_layout(f)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    if lay.m == 0:
+        raise ValueError(f"{path} holds no examples: dataset {lay.x!r} has shape "
+                         f"{f[lay.x].shape}; give a file with at least one example")
+    return lay
+
+
+def _where(lay: H5Layout) -> str:
+    return f"dataset {lay.x!r}, example {{i}}, feature {{j}}"
 
 
 def load_h5(path: str | os.PathLike, *, task: str = "auto") -> Dataset:
@@ -137,37 +159,52 @@ def load_h5(path: str | os.PathLike, *, task: str = "auto") -> Dataset:
     ((12, 3), ['no', 'yes'], (2, 2, 3))
     """
     with _open(path) as f:
-        lay = find_layout(f)
-        y, classes = _labels(f, lay, task)
-        raw = f[lay.x][()]
+        lay = _layout(f, path)
+        xd = f[lay.x]
+        nbytes, what = lay.m * lay.example_bytes, f"dataset {lay.x!r} {xd.shape} {xd.dtype}"
+        check_size(nbytes, path, what)
+        y, classes = _labels(f, lay, path, task)
+        with memory_guard(path, what, nbytes):
+            raw = xd[()]
     X = raw.reshape(lay.m, -1).T if lay.axis == 0 else raw
+    check_finite(X, path, where=_where(lay))
     return Dataset(X, y, classes, lay.image_shape, Path(path).name, "h5")
 
 
-def stream_h5(path: str | os.PathLike, *, chunk_bytes: int = 64 * 2**20) -> BatchSource:
+def stream_h5(path: str | os.PathLike, *, chunk_bytes: int = 64 * 2**20,
+              task: str = "auto") -> BatchSource:
     """A ``BatchSource`` over an h5 file: labels in memory, examples read per batch/chunk.
 
     Unshuffled passes read consecutive slices of ``batch_size`` examples; shuffled passes use
     chunk shuffling (``deepstep.data.streaming``) because h5 reads are fast only for
-    contiguous slices.
+    contiguous slices. The same checks as ``load_h5`` apply where they can: at least one
+    example, labels within the size cap, and NaN/inf in each batch read (the error names
+    the example).
     """
     with _open(path) as f:
-        lay = find_layout(f)
-        y, classes = _labels(f, lay)
+        lay = _layout(f, path)
+        y, classes = _labels(f, lay, path, task)
+    check_size(lay.example_bytes, path, f"one example of dataset {lay.x!r}",
+               hint="store fewer features per example")
 
     @contextmanager
     def open_take():
         with _open(path) as fh:
             ds = fh[lay.x]
-            if lay.axis == 1:
-                yield lambda sel: ds[:, sel]
-            else:
 
-                def take(sel):
+            def take(sel):
+                if lay.axis == 1:
+                    X = ds[:, sel]
+                else:
                     a = ds[sel]
-                    return a.reshape(a.shape[0], -1).T
+                    X = a.reshape(a.shape[0], -1).T
+                if X.dtype.kind == "f" and not np.isfinite(X).all():
+                    i = int(np.flatnonzero(~np.isfinite(X).all(axis=0))[0])
+                    example = int(np.arange(lay.m)[sel][i])  # its index in the file
+                    check_finite(X[:, i : i + 1], path, offset=example, where=_where(lay))
+                return X
 
-                yield take
+            yield take
 
     return BatchSource(
         open_take,

@@ -8,6 +8,7 @@ then the values, big-endian, row-major. Files may be gzip-compressed.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from .checks import check_file, check_finite, check_size, memory_guard
 from .dataset import Dataset, encode_labels
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -22,6 +24,7 @@ _IDX_NAME = re.compile(r"idx[0-9]-ubyte", re.IGNORECASE)
 
 
 def _read_bytes(path: Path, n: int | None = None) -> bytes:
+    """The first ``n`` bytes (all without ``n``) of the file, gunzipped if it is gzip."""
     with path.open("rb") as fh:
         gz = fh.read(2) == b"\x1f\x8b"
     opener = gzip.open if gz else open
@@ -51,22 +54,31 @@ def read_idx(path: str | os.PathLike) -> NDArray:
     array([[0, 1, 2],
            [3, 4, 5]], dtype=uint8)
     """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"IDX file not found: {p}")
-    data = _read_bytes(p)
-    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in IDX_TYPES:
-        raise ValueError(f"{p} is not an IDX file (bad magic number {data[:4].hex()})")
-    ndim = data[3]
-    dims = np.frombuffer(data, dtype=">u4", count=ndim, offset=4).astype(np.int64)
-    dtype = np.dtype(IDX_TYPES[data[2]])
+    p = check_file(path, "IDX file")
+    try:
+        head = _read_bytes(p, 4 + 4 * 255)
+    except (OSError, EOFError) as e:
+        raise ValueError(f"cannot read {p} as an IDX file: {e}") from None
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_TYPES:
+        raise ValueError(f"{p} is not an IDX file (bad magic number {head[:4].hex()})")
+    ndim = head[3]
     offset = 4 + 4 * ndim
-    expected = int(np.prod(dims)) * dtype.itemsize
+    if len(head) < offset:
+        raise ValueError(f"{p}: the IDX header is truncated ({len(head)} bytes)")
+    dims = np.frombuffer(head, dtype=">u4", count=ndim, offset=4).astype(np.int64)
+    dtype = np.dtype(IDX_TYPES[head[2]])
+    expected = math.prod(dims.tolist()) * dtype.itemsize
+    check_size(expected, p, f"an IDX array of shape {dims.tolist()}")  # before gunzipping
+    try:
+        with memory_guard(p, f"an IDX array of shape {dims.tolist()}", expected):
+            data = _read_bytes(p, offset + expected + 1)
+    except (OSError, EOFError) as e:
+        raise ValueError(f"cannot read {p} as an IDX file: {e}") from None
     if len(data) - offset != expected:
-        raise ValueError(
-            f"{p}: header promises dims {dims.tolist()} ({expected} bytes) but "
-            f"{len(data) - offset} bytes follow; the file is truncated or corrupt"
-        )
+        found = ("more bytes follow" if len(data) - offset > expected
+                 else f"{len(data) - offset} bytes follow")
+        raise ValueError(f"{p}: header promises dims {dims.tolist()} ({expected} bytes) but "
+                         f"{found}; the file is truncated or corrupt")
     arr = np.frombuffer(data, dtype=dtype, offset=offset).reshape(dims)
     return arr.astype(dtype.newbyteorder("="))
 
@@ -104,10 +116,15 @@ def load_idx(path: str | os.PathLike, *, task: str = "auto") -> Dataset:
     arr = read_idx(images)
     if arr.ndim < 2:
         raise ValueError(f"{images} holds a 1-D array (labels?): pass the images file")
-    labels = read_idx(labels_path_for(images))
     m = arr.shape[0]
+    if m == 0:
+        raise ValueError(f"{images} holds no examples (shape {list(arr.shape)}); give a file "
+                         "with at least one image")
+    labels = read_idx(labels_path_for(images))
     if labels.shape != (m,):
         raise ValueError(f"{images} has {m} images but its labels file has shape {labels.shape}")
-    y, classes = encode_labels(labels, task=task)
+    y, classes = encode_labels(labels, task=task, source=str(labels_path_for(images)))
     shape = (int(arr.shape[1]), int(arr.shape[2]) if arr.ndim > 2 else 1, 1)
-    return Dataset(arr.reshape(m, -1).T, y, classes, shape, images.name, "idx")
+    X = arr.reshape(m, -1).T
+    check_finite(X, images, where="image {i}, pixel {j}")
+    return Dataset(X, y, classes, shape, images.name, "idx")

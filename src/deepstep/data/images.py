@@ -5,21 +5,28 @@ is dropped) and resized to ``image_size`` x ``image_size`` with bilinear filteri
 cropping: the aspect ratio is not kept, as the course's 64x64 cat images. Classes are the
 sorted subfolder names; hidden files and folders (starting with ".") are ignored; files
 Pillow cannot read are skipped with one warning that names them all.
+
+Images above Pillow's ``PIL.Image.MAX_IMAGE_PIXELS`` (89.5 million pixels by default) are
+refused from their header, before any pixel is decoded: a 40000 x 40000 PNG of a few
+kilobytes would otherwise ask for 4.8 GB (a decompression bomb). In a folder such a file is
+skipped like any unreadable one.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import warnings
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
+from .checks import DataTooLargeError, check_file, check_folder, check_size
 from .dataset import Dataset
 from .streaming import BatchSource
 
@@ -28,9 +35,38 @@ class SkippedFilesWarning(UserWarning):
     """Some files in an image folder could not be read as images and were left out."""
 
 
+class ImageTooLargeError(DataTooLargeError):
+    """An image whose header declares more pixels than ``PIL.Image.MAX_IMAGE_PIXELS``."""
+
+
+@contextmanager
+def open_image(path: str | os.PathLike) -> Iterator[Image.Image]:
+    """``PIL.Image.open`` with clear errors: a ValueError naming the file when it is not an
+    image, an :class:`ImageTooLargeError` (a ValueError) when its header declares more than
+    ``PIL.Image.MAX_IMAGE_PIXELS`` pixels. Nothing is decoded before these checks."""
+    p = check_file(path, "image file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(p)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            pixels = re.search(r"\((\d+) pixels\)", str(e))
+            size = f"{int(pixels.group(1)):,} pixels" if pixels else "too many pixels"
+            raise ImageTooLargeError(
+                f"{p}: the image has {size}, above the limit of {Image.MAX_IMAGE_PIXELS:,} "
+                "(PIL.Image.MAX_IMAGE_PIXELS), so it is not decoded (it could be a "
+                "decompression bomb); resize it first"
+            ) from None
+        except (UnidentifiedImageError, OSError) as e:
+            raise ValueError(f"cannot read {p} as an image ({e}); give a PNG or JPEG "
+                             "image") from None
+    with im:
+        yield im
+
+
 def read_image(path: str | os.PathLike, image_size: int = 64) -> NDArray:
     """One image as uint8 of shape (image_size, image_size, 3), any mode converted to RGB."""
-    with Image.open(path) as im:
+    with open_image(path) as im:
         rgb = im.convert("RGB")
     if rgb.size != (image_size, image_size):
         rgb = rgb.resize((image_size, image_size), Image.Resampling.BILINEAR)
@@ -39,14 +75,17 @@ def read_image(path: str | os.PathLike, image_size: int = 64) -> NDArray:
 
 def _verify(path: Path) -> None:
     """Check that Pillow recognises the file without decoding all pixels."""
-    with Image.open(path) as im:
+    with open_image(path) as im:
         im.verify()
 
 
 def scan_folder(
-    root: str | os.PathLike, check: Callable[[Path], Any]
+    root: str | os.PathLike, check: Callable[[Path], Any], example_bytes: int = 0
 ) -> tuple[list[Path], list[Any], list[int], list[str]]:
     """Walk ``root/<class>/<file>``, calling ``check(file)``; skip files where it raises.
+
+    ``example_bytes``: memory each file's result takes; the total is checked against
+    ``MAX_LOAD_BYTES`` before the first ``check`` runs.
 
     Returns
     -------
@@ -59,25 +98,26 @@ def scan_folder(
     classes : list of str
         Sorted class (subfolder) names.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"image folder not found: {root}")
+    root = check_folder(root, "image folder")
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
         raise ValueError(
             f"{root} has no class subfolders: put the images of each class in their own "
             "subfolder, e.g. cat/ and non-cat/"
         )
+    found = [[p for p in sorted((root / name).iterdir())
+              if not p.name.startswith(".") and p.is_file()] for name in classes]
+    n = sum(map(len, found))
+    check_size(n * example_bytes, root, f"{n} images")
     files, results, labels, skipped, empty = [], [], [], [], []
     for c, name in enumerate(classes):
         count = 0
-        for p in sorted((root / name).iterdir()):
-            if p.name.startswith(".") or not p.is_file():
-                continue
+        for p in found[c]:
             try:
                 results.append(check(p))
             except Exception as e:  # any decoder error means "not a usable image"
-                skipped.append(f"{p.relative_to(root)} ({type(e).__name__})")
+                why = "too large" if isinstance(e, ImageTooLargeError) else type(e).__name__
+                skipped.append(f"{p.relative_to(root)} ({why})")
                 continue
             files.append(p)
             labels.append(c)
@@ -108,7 +148,8 @@ def scan_folder(
 
 def load_image_folder(root: str | os.PathLike, *, image_size: int = 64) -> Dataset:
     """Load every image: X uint8 (image_size * image_size * 3, m), y class indices (m,)."""
-    _, imgs, labels, classes = scan_folder(root, lambda p: read_image(p, image_size))
+    _, imgs, labels, classes = scan_folder(  # peak: the list of images, then their stack
+        root, lambda p: read_image(p, image_size), example_bytes=2 * image_size**2 * 3)
     X = np.stack(imgs).reshape(len(imgs), -1).T
     shape = (image_size, image_size, 3)
     return Dataset(X, np.array(labels, np.int64), classes, shape, Path(root).name, "images")
@@ -120,6 +161,8 @@ def stream_image_folder(root: str | os.PathLike, *, image_size: int = 64) -> Bat
     The folder is checked once up front (Pillow's ``verify``, no pixel decoding) so that m
     is known; a file that still fails to decode later raises ValueError naming it.
     """
+    check_size(image_size**2 * 3, root, f"one {image_size} x {image_size} image",
+               hint="choose a smaller image_size")
     files, _, labels, classes = scan_folder(root, _verify)
 
     def take(sel: Any) -> NDArray:

@@ -4,7 +4,9 @@ Everything else (the course API, :class:`deepstep.Network`, the estimators, the 
 front over these functions.
 """
 
+from . import dual, flat
 from .activations import ACTIVATIONS, Activation, get_activation
+from .flat import FlatParams
 from .initializers import INITIALIZERS, initialize
 from .linear import linear_backward, linear_forward
 from .losses import LOSSES, Loss, get_loss, loss_for_output
@@ -25,11 +27,14 @@ __all__ = [
     "INITIALIZERS",
     "LOSSES",
     "Activation",
+    "FlatParams",
     "Loss",
     "Workspace",
     "backward",
     "backward_from",
     "compute_cost",
+    "dual",
+    "flat",
     "forward",
     "get_activation",
     "get_loss",

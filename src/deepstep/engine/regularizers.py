@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
+
+from .flat import FlatParams
 
 Array = NDArray[np.floating]
 Params = dict[str, Array]
@@ -50,12 +54,18 @@ def dropout_mask(
 def clip_by_global_norm(grads: Params, max_norm: float) -> float:
     """Scale every dW and db in place so that their joint L2 norm is at most ``max_norm``.
 
-    Returns the norm before clipping.
+    Returns the norm before clipping. Flat gradients (one buffer) are scaled in one pass. The
+    squared norms of the arrays are added exactly (``math.fsum``), so the order of the keys
+    (layer L first as ``backward`` fills them, or layer 1 first as a flat buffer holds them)
+    does not change the bits.
     """
     keys = [k for k in grads if k.startswith(("dW", "db"))]
-    norm = float(np.sqrt(sum(float(np.vdot(grads[k], grads[k])) for k in keys)))
+    norm = math.sqrt(math.fsum(float(np.vdot(grads[k], grads[k])) for k in keys))
     if max_norm and norm > max_norm:
         scale = max_norm / (norm + 1e-12)
-        for k in keys:
-            grads[k] *= scale
+        if isinstance(grads, FlatParams) and len(keys) == len(grads):
+            grads.buffer *= scale  # the padding between arrays is zero and stays so
+        else:
+            for k in keys:
+                grads[k] *= scale
     return norm

@@ -73,6 +73,8 @@ def train_step(
     grads = backward(AL, Y, caches, activations, loss, l2=l2, workspace=workspace,
                      weights=weights)
     del caches
+    if workspace is not None:  # one flat gradient buffer when the parameters are flat
+        grads = workspace.gradients(grads)
     if clip_norm:
         clip_by_global_norm(grads, clip_norm)
     _, state = optimizer.update(params, grads, state, lr, t, inplace=True)

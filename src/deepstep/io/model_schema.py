@@ -194,10 +194,20 @@ def _data(value: Any, field: str) -> dict[str, Any] | None:
             raise Invalid(f"{f}[2]", f"{c} channels (expected 1 or 3)")
         return [h, w, c]
 
+    def features(v: Any, f: str) -> dict[str, Any] | None:
+        if v is None:
+            return None
+        from ..data.features import Features
+
+        try:
+            return Features.from_dict(v, f).to_dict()
+        except ValueError as e:
+            raise Invalid(f, str(e).removeprefix(f"{f}: ")) from None
+
     return check_object(value, field, {
         "name": lambda v, f: check_string(v, f, 4096),
         "kind": lambda v, f: check_string(v, f, 64),
-        "classes": names, "image_shape": image_shape,
+        "classes": names, "image_shape": image_shape, "features": features,
         "value_max": lambda v, f: v if v is None else check_number(v, f, 0, MAX_ABS_STAT,
                                                                    strict_low=True),
     }, open_=True, nan=True)
@@ -286,6 +296,14 @@ def _consistent(m: dict[str, Any]) -> None:
         names = data.get("classes")
         if names is not None and classes is not None and len(names) != classes.size:
             raise Invalid("data.classes", f"{len(names)} names for {classes.size} classes")
+        features = data.get("features")
+        if features is not None:
+            from ..data.features import Features
+
+            n = Features.from_dict(features).n_x
+            if n != dims[0]:
+                raise Invalid("data.features", f"describes {n} inputs, the network takes "
+                                               f"{dims[0]}")
 
 
 def _check_specs(m: dict[str, Any], specs: Mapping[str, TensorSpec]) -> None:

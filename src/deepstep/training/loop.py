@@ -100,6 +100,11 @@ class Trainer:
         self._classify = net.task != "regression"
         self._workspace = engine.Workspace()  # the step's arrays, allocated once
         self._parts: dict[str, float] = {}
+        # the step (engine.dual's for the dual path) and, for the dual path, what writes W1
+        # into net.params before the loop reads them (validation, callbacks, the end)
+        self.step_fn: Callable[..., tuple[float, Array, dict[str, Any]]] = train_step
+        self.sync: Callable[[], None] | None = None
+        self.sync_every_epoch = False
 
     # --- the step ----------------------------------------------------------------------------
 
@@ -128,7 +133,7 @@ class Trainer:
             total = float(weights.sum()) * self.weight_scale
             l2 = l2 * b / total if total > 0 else l2
         self.step += 1
-        J, AL, self.opt_state = train_step(
+        J, AL, self.opt_state = self.step_fn(
             Xb, Yb, self.net.params, self._acts, self._loss, self.optimizer, self.opt_state,
             self.lr, self.step, l2=l2, keep_probs=self.keep_probs, rng=self.dropout_rng,
             clip_norm=self.clip_norm, workspace=self._workspace, weights=weights,
@@ -145,6 +150,8 @@ class Trainer:
         "data_loss", "accuracy", "lr", with validation "val_loss", "val_data_loss",
         "val_accuracy", and "seconds"."""
         s = self.sums
+        if self.sync is not None and (self.validation is not None or self.sync_every_epoch):
+            self.sync()
         logs = {"epoch": self.epoch, "loss": s.loss(), "data_loss": s.data_loss(),
                 "accuracy": s.correct / s.seen if self._classify else math.nan,
                 "lr": self.lr}
@@ -262,6 +269,8 @@ def run(trainer: Trainer, callbacks: Sequence[Callback], *, handle_signals: bool
                     break
                 cbs.on_epoch_end(trainer.epoch, trainer.end_epoch())
         finally:
+            if trainer.sync is not None and trainer.error is None:
+                trainer.sync()
             cbs.on_train_end()
     if trainer.error is not None:
         raise trainer.error
