@@ -299,7 +299,7 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
 def test_every_flag_of_every_command_has_help_text():
     parsers = _parsers()
     assert sorted(parsers) == ["evaluate", "explain", "export", "gradcheck", "predict", "report",
-                              "train"]
+                              "search", "train"]
     for name, parser in parsers.items():
         for action in parser._actions:  # argparse keeps no public list of a parser's flags
             assert action.help and action.help.strip(), (name, action.option_strings)

@@ -49,16 +49,18 @@ def test_dual_and_primal_agree_over_500_full_batch_iterations_on_cat(cat_data):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_dual_reaches_the_course_accuracy_on_cat(cat_data, dtype):
     """2500 iterations on the dual path end where L_layer_model does (its costs and its
-    accuracies, 0.9856 / 0.80, are pinned in test_course_models); in float32 the primal path
-    reaches the same accuracies (its cost 0.0845 to the dual's 0.0846: float32 rounding)."""
+    accuracies, 0.9856 / 0.80, are pinned in test_course_models). In float32 the trajectory
+    after ~2000 iterations is chaotic: rounding (which also depends on the BLAS thread count)
+    moves the final cost by ~1e-3 and can flip one of the 50 test images."""
     X, Y, Xt, Yt = cat_data
     net, history = _fit(X.astype(dtype), Y, "auto", iterations=2500, batch_size=None,
                         dtype=dtype)
     assert net.config_["solver"].startswith("auto -> dual")
     final = 0.088439943441702
     assert history["loss"][-1] == pytest.approx(final, abs=1e-9 if dtype == "float64" else 5e-3)
-    assert net.evaluate(X, Y)["accuracy"] == pytest.approx(206 / 209)
-    assert net.evaluate(Xt, Yt)["accuracy"] == 0.80
+    one = 1 if dtype == "float32" else 0  # examples that rounding may flip
+    assert abs(net.evaluate(X, Y)["accuracy"] - 206 / 209) <= one / 209 + 1e-12
+    assert abs(net.evaluate(Xt, Yt)["accuracy"] - 0.80) <= one / 50 + 1e-12
 
 
 @pytest.mark.filterwarnings("ignore:training collapsed")  # 8 epochs of unscaled inputs

@@ -66,7 +66,8 @@ def rewrite(path, edit_meta=None, edit_tensors=None):
 def test_the_file_is_plain_safetensors_with_the_documented_fields(model):
     net, path, _ = model
     tensors = load_file(path)  # the reference reader
-    assert set(tensors) == {"W1", "b1", "W2", "b2", "pre.mean", "pre.std"}
+    adam = {f"opt.{slot}.{k}" for slot in ("v", "s") for k in ("W1", "b1", "W2", "b2")}
+    assert set(tensors) == {"W1", "b1", "W2", "b2", "pre.mean", "pre.std"} | adam
     assert tensors["W1"].dtype == np.float32 and tensors["W1"].shape == (6, 4)
     assert tensors["pre.std"].dtype == np.float64 and tensors["pre.std"].shape == (4, 1)
     np.testing.assert_array_equal(tensors["W2"], net.params["W2"])
@@ -79,7 +80,8 @@ def test_the_file_is_plain_safetensors_with_the_documented_fields(model):
     assert set(meta) == {"format", "format_version", "deepstep_version", "layer_dims",
                          "activations", "output", "loss", "init", "seed", "dtype", "task",
                          "classes", "preprocessing", "target_scaling", "training", "history",
-                         "data"}
+                         "data", "train_state"}
+    assert meta["train_state"]["optimizer"] == "adam" and meta["train_state"]["step"] > 0
 
 
 def test_a_file_from_the_reference_writer_loads(model):
@@ -223,6 +225,15 @@ def _drop(key):
     (_set("data", {"value_max": 0}), "data.value_max: 0 is outside"),
     (_set("data", {"classes": ["a", "b", "c"]}), "data.classes: 3 names for 2 classes"),
     (_set("data", {"features": {"names": "x"}}), "data.features: 'names' must be a non-empty"),
+    (_set("train_state", "optimizer", "evil"), "train_state.optimizer: unknown value"),
+    (_set("train_state", "optimizer", "gd"), "train_state.hyper: .* but gd takes"),
+    (_set("train_state", "hyper", {"beta1": 1.0, "beta2": 0.999, "eps": 1e-8}),
+     "train_state.hyper.beta1: 1 .a decay rate must be below 1"),
+    (_set("train_state", "step", -1), "train_state.step: -1 is outside"),
+    (_set("train_state", "shuffle_rng", "bit_generator", "MT19937"),
+     "train_state.shuffle_rng.bit_generator: unknown value"),
+    (_set("train_state", "dropout_rng", "state", "inc", 2**200), "state.inc: .* is outside"),
+    (_set("train_state", "optimizer", "momentum"), r"hyper: \['beta1', 'beta2', 'eps'\]"),
     (_set("data", {"features": {"names": ["a", "b"], "categorical": {"z": ["u"]}}}),
      "categorical column 'z' is not among"),
     (_set("data", {"features": {"names": ["a", "b"], "categorical": {"a": ["u", "v"]}}}),

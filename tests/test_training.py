@@ -331,3 +331,19 @@ def test_resume_command_line_files_are_small(rng, tmp_path):
     params = sum(v.nbytes for v in network().params.values())
     # parameters, Adam's two moments, early stopping's best weights, and the JSON
     assert Path(path).stat().st_size < 5 * params + 64_000
+
+
+def test_save_load_fit_continues_exactly(rng, tmp_path):
+    """The model file keeps the optimiser state and the generators: a loaded model's next fit
+    is the second fit the saved network would have done."""
+    X, y = moons(rng)
+    kwargs = dict(batch_size=16, learning_rate=0.01, dropout=0.2, verbose=False)
+    once, first = network(), network()
+    once.fit(X, y, epochs=6, **kwargs)
+    first.fit(X, y, epochs=2, **kwargs)
+    loaded = Network.load(first.save(tmp_path / "m.safetensors"))
+    h = loaded.fit(X, y, epochs=4, **kwargs)
+    assert same_weights(once, loaded)
+    assert h["loss"] == once.history_["loss"]
+    fresh = Network.load(network().save(tmp_path / "untrained.safetensors"))
+    assert fresh.train_state_ is None

@@ -737,9 +737,14 @@ def _class_weights(class_weight: Any, classes: NDArray, index: NDArray) -> NDArr
 
 
 def _fingerprint(X: NDArray, Y: NDArray) -> dict[str, Any]:
-    """Enough to tell, on resume, that the data are the same: shapes and a CRC of the bytes."""
-    crc = zlib.crc32(np.ascontiguousarray(X).view(np.uint8).ravel())
-    crc = zlib.crc32(np.ascontiguousarray(Y).astype(str).tobytes() if Y.dtype.kind in "OU"
-                     else np.ascontiguousarray(Y).view(np.uint8).ravel(), crc)
+    """Enough to tell, on resume, that the data are the same: shapes and a CRC of the values,
+    example by example (the same for any memory order; a block of examples is copied at a
+    time, never the whole of X)."""
+    crc = 0
+    step = max(1, 2**22 // max(1, X.shape[0] * X.itemsize))
+    for j in range(0, X.shape[1], step):
+        crc = zlib.crc32(np.ascontiguousarray(X[:, j:j + step].T).tobytes(), crc)
+    labels = Y.astype(str) if Y.dtype.kind in "OU" else np.ascontiguousarray(Y)
+    crc = zlib.crc32(labels.tobytes(), crc)
     return {"m": int(X.shape[1]), "n_x": int(X.shape[0]), "crc32": int(crc)}
 

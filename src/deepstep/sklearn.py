@@ -145,6 +145,7 @@ class DeepstepClassifier(ClassifierMixin, _DeepstepBase):
     """
 
     _TASKS = ("binary", "multiclass")
+    classes_: NDArray
 
     def __init__(self, hidden_layer_sizes=None, hidden=None, init=None, optimizer=None,
                  learning_rate=None, batch_size="auto", epochs=None, l2=None, dropout=None,

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 
 from .. import __version__
-from . import evaluate, explain, export, gradcheck, predict, report, train
+from . import evaluate, explain, export, gradcheck, predict, report, search, train
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -29,7 +29,7 @@ from .common import (
 )
 
 #: The commands in the order ``deepstep --help`` lists them.
-COMMANDS = (train, evaluate, predict, report, explain, gradcheck, export)
+COMMANDS = (train, evaluate, predict, report, explain, gradcheck, export, search)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -82,12 +82,12 @@ def initialize(
     if method not in INITIALIZERS:
         raise ValueError(f"unknown init {method!r}; choose one of: {', '.join(INITIALIZERS)}")
     stream, scale = INITIALIZERS[method]
+    draw: Callable[..., NDArray[np.float64]]
     if stream == "legacy":
         draw = np.random.RandomState(1 if seed is None else seed).randn
     else:
         gen = rng if rng is not None else np.random.default_rng(seed)
-        def draw(*shape: int) -> NDArray[np.float64]:
-            return gen.standard_normal(shape)
+        draw = lambda *shape: gen.standard_normal(shape)  # noqa: E731
 
     params: Params = {}
     for l in range(1, len(dims)):

@@ -18,7 +18,10 @@ Metadata (one JSON object, ``format`` "deepstep-model", ``format_version`` 2):
 back with their type, or null); ``preprocessing`` (the :class:`Preprocessor` state header or
 null); ``target_scaling`` ("standardize" or null); ``training`` (``config_`` without the
 data description); ``history`` (lists of numbers, NaN as ``{"$float": "NaN"}``); ``data`` (the
-training data description ``predict`` reads inputs by, or null).
+training data description ``predict`` reads inputs by, or null); ``train_state`` (optional:
+what a later ``fit`` continues from: optimiser name and hyperparameters, step and epoch
+counts, the shuffling and dropout generators' states; its arrays are the tensors
+``opt.<slot>.<parameter>``, e.g. Adam's ``opt.v.W1`` and ``opt.s.W1``).
 
 Every field is type- and range-checked on load, and on save, so whatever is saved loads
 (:mod:`deepstep.io.model_schema`, caps in its ``LIMITS``). A parameter beyond
@@ -36,7 +39,13 @@ import numpy as np
 
 from .. import __version__, engine
 from .container import TensorSpec, as_format_error, read_tensors, to_json, write_tensors
-from .model_schema import CLASS_KINDS, FORMAT_VERSION, check_metadata, check_values
+from .model_schema import (
+    CLASS_KINDS,
+    FORMAT_VERSION,
+    OPTIMIZER_SLOTS,
+    check_metadata,
+    check_values,
+)
 from .values import Invalid
 
 if TYPE_CHECKING:
@@ -96,8 +105,24 @@ def model_state(net: Network) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         "training": training,
         "history": net.history_,
         "data": data,
+        "train_state": _train_state(net, tensors),
     }
     return tensors, metadata
+
+
+def _train_state(net: Network, tensors: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    """What a later ``fit`` continues from (the optimiser's arrays go into ``tensors`` as
+    ``opt.<slot>.<parameter>``), or None for a network never trained."""
+    st = net.train_state_
+    if st is None:
+        return None
+    for slot in OPTIMIZER_SLOTS[st.optimizer.name]:
+        for key, value in st.opt_state[slot].items():
+            tensors[f"opt.{slot}.{key}"] = np.array(value)
+    return {"optimizer": st.optimizer.name, "hyper": dict(st.optimizer.hyper),
+            "step": st.step, "epoch": st.epoch,
+            "shuffle_rng": st.shuffle_rng.bit_generator.state,
+            "dropout_rng": st.dropout_rng.bit_generator.state}
 
 
 def _column(a: Any) -> np.ndarray:
@@ -176,6 +201,7 @@ def _build(meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> Network:
         training["data"] = meta["data"]
     net.config_ = training
     net.history_ = meta["history"]
+    net.train_state_ = _load_train_state(meta["train_state"], tensors)
     if [a.name for a in net.activations] != acts:
         raise Invalid("activations", f"{acts}, but the output {output!r} and the task "
                                      f"{meta['task']!r} make {[a.name for a in net.activations]}")
@@ -183,6 +209,23 @@ def _build(meta: dict[str, Any], tensors: dict[str, np.ndarray]) -> Network:
         raise Invalid("task", f"{meta['task']!r}, but the output {acts[-1]}, loss {loss} and "
                               f"classes make a {net.task!r} model")
     return net
+
+
+def _load_train_state(st: dict[str, Any] | None, tensors: dict[str, np.ndarray]) -> Any:
+    from ..model import TrainState
+    from ..optim import get_optimizer
+
+    if st is None:
+        return None
+    opt = get_optimizer(st["optimizer"], **st["hyper"])
+    state = {slot: {k[len(slot) + 5:]: v for k, v in tensors.items()
+                    if k.startswith(f"opt.{slot}.")} for slot in OPTIMIZER_SLOTS[opt.name]}
+    generators = []
+    for name in ("shuffle_rng", "dropout_rng"):
+        rng = np.random.default_rng()
+        rng.bit_generator.state = st[name]
+        generators.append(rng)
+    return TrainState(opt, state, st["step"], st["epoch"], *generators)
 
 
 def _default_loss(output: str) -> str:

@@ -88,8 +88,10 @@ def check_metadata(meta: dict[str, Any], specs: Mapping[str, TensorSpec]) -> dic
         "classes": _classes, "preprocessing": _preprocessing,
         "target_scaling": lambda v, f: v if v is None else check_choice(v, f, ("standardize",)),
         "training": _training, "history": _history, "data": _data,
+        "train_state": _train_state,
     }
-    m = check_object(meta, "", fields, required=tuple(fields))
+    m = check_object(meta, "", fields, required=tuple(k for k in fields if k != "train_state"))
+    m.setdefault("train_state", None)
     _consistent(m)
     _check_specs(m, specs)
     return m
@@ -213,6 +215,61 @@ def _data(value: Any, field: str) -> dict[str, Any] | None:
     }, open_=True, nan=True)
 
 
+#: The optimiser state each optimiser keeps, one array per parameter in each slot.
+OPTIMIZER_SLOTS = {"gd": (), "momentum": ("v",), "rmsprop": ("s",), "adam": ("v", "s")}
+#: Optimiser hyperparameters: decay rates in [0, 1), eps in (0, 1].
+_DECAYS = ("beta", "beta1", "beta2")
+
+
+def _train_state(value: Any, field: str) -> dict[str, Any] | None:
+    """What a later ``fit`` continues from: optimiser, its hyperparameters and slots, the
+    step and epoch counts, and the two generators' states (numpy PCG64 state dicts)."""
+    if value is None:
+        return None
+
+    def optimizer(v: Any, f: str) -> str:
+        return check_choice(v, f, OPTIMIZERS)
+
+    def decay(v: Any, f: str) -> float:
+        x = check_number(v, f, 0.0, 1.0)
+        if x == 1.0:
+            raise Invalid(f, "1 (a decay rate must be below 1)")
+        return x
+
+    def hyper(v: Any, f: str) -> dict[str, float]:
+        fields: dict[str, Callable[[Any, str], Any]] = {k: decay for k in _DECAYS}
+        fields["eps"] = lambda x, g: check_number(x, g, 0.0, 1.0, strict_low=True)
+        return check_object(v, f, fields)
+
+    def generator(v: Any, f: str) -> dict[str, Any]:
+        return check_object(v, f, {
+            "bit_generator": lambda x, g: check_choice(x, g, ("PCG64",)),
+            "state": lambda x, g: check_object(x, g, {
+                "state": lambda y, h: check_int(y, h, 0, 2**128 - 1),
+                "inc": lambda y, h: check_int(y, h, 0, 2**128 - 1)},
+                required=("state", "inc")),
+            "has_uint32": lambda x, g: check_int(x, g, 0, 1),
+            "uinteger": lambda x, g: check_int(x, g, 0, 2**32 - 1),
+        }, required=("bit_generator", "state", "has_uint32", "uinteger"))
+
+    st = check_object(value, field, {
+        "optimizer": optimizer, "hyper": hyper,
+        "step": lambda v, f: check_int(v, f, 0, 2**62),
+        "epoch": lambda v, f: check_int(v, f, 0, 2**40),
+        "shuffle_rng": generator, "dropout_rng": generator,
+    }, required=("optimizer", "hyper", "step", "epoch", "shuffle_rng", "dropout_rng"))
+    known = engine_hyper(st["optimizer"])
+    if set(st["hyper"]) != set(known):
+        raise Invalid(f"{field}.hyper", f"{sorted(st['hyper'])}, but {st['optimizer']} takes "
+                                        f"{sorted(known)}")
+    return st
+
+
+def engine_hyper(optimizer: str) -> dict[str, float]:
+    """The hyperparameter names (with their defaults) of an optimiser."""
+    return dict(OPTIMIZERS[optimizer]().hyper)
+
+
 def _training(value: Any, field: str) -> dict[str, Any]:
     """``config_``: free-form JSON, with the fields that code reads back checked for type."""
     def pos(v: Any, f: str) -> int | None:
@@ -320,6 +377,10 @@ def _check_specs(m: dict[str, Any], specs: Mapping[str, TensorSpec]) -> None:
     if m["target_scaling"] is not None:
         f64 = np.dtype(np.float64)
         want.update({"target.mean": (f64, (dims[-1], 1)), "target.std": (f64, (dims[-1], 1))})
+    if m["train_state"] is not None:  # one array per parameter in each optimiser slot
+        params = {k: v for k, v in want.items() if k[0] in "Wb" and "." not in k}
+        for slot in OPTIMIZER_SLOTS[m["train_state"]["optimizer"]]:
+            want.update({f"opt.{slot}.{k}": v for k, v in params.items()})
     for name, (dt, shape) in want.items():
         spec = specs.get(name)
         if spec is None:
@@ -346,7 +407,7 @@ def check_values(m: dict[str, Any], tensors: Mapping[str, np.ndarray]) -> None:
             if lo < floor or (floor == 0.0 and lo <= 0):
                 raise Invalid(f"tensor {name}", f"holds {lo:g}; a std must be "
                                                 f"{'>= ' + format(floor, 'g') if floor else '> 0'}")
-        cap = MAX_ABS_WEIGHT if name[0] in "Wb" else MAX_ABS_STAT
+        cap = MAX_ABS_WEIGHT if name[0] in "Wb" or name.startswith("opt.") else MAX_ABS_STAT
         if max(-lo, hi) > cap:
             raise Invalid(f"tensor {name}", f"holds {hi if hi > -lo else lo:g}; beyond "
                                             f"{cap:g} in absolute value, a sign of a damaged file")

@@ -119,7 +119,7 @@ class Trainer:
             self.sums.start = time.perf_counter()
         if rng is not None:
             if self.batch == 0 or self.epoch_rng_state is None:
-                self.epoch_rng_state = copy.deepcopy(rng.bit_generator.state)
+                self.epoch_rng_state = copy.deepcopy(dict(rng.bit_generator.state))
             else:
                 rng.bit_generator.state = copy.deepcopy(self.epoch_rng_state)
         return self.data.epoch(rng, skip=self.batch)

@@ -42,7 +42,7 @@ def deferred_signals(enabled: bool = True) -> Iterator[Received]:
     if not enabled or threading.current_thread() is not threading.main_thread():
         yield flag
         return
-    previous = {s: signal.getsignal(s) for s in SIGNALS}
+    previous: dict[int, Any] = {s: signal.getsignal(s) for s in SIGNALS}
 
     def record(signum: int, frame: Any) -> None:
         if flag.received is not None:  # the second time: stop now
@@ -55,5 +55,5 @@ def deferred_signals(enabled: bool = True) -> Iterator[Received]:
     try:
         yield flag
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
