@@ -16,7 +16,7 @@ from deepstep import ModelFormatError, Network
 from deepstep.data.inputs import load_for_model, model_labels
 from deepstep.io import FORMAT_VERSION, write_tensors
 from deepstep.predictions import class_names, predictions
-from deepstep.report.run import confusion_and_mislabeled
+from deepstep.report.run import evaluate as report_evaluate
 
 FAST = dict(epochs=5, batch_size=16, learning_rate=0.01, l2=0.0, verbose=False)
 
@@ -143,7 +143,8 @@ def test_evaluate_and_report_data_for_models_fit_on_any_labels(rng, tmp_path, la
     assert ds.classes == labels
     scores = back.evaluate(ds.X, model_labels(back, ds))
     assert scores == net.evaluate(X, raw[y]) and scores["accuracy"] > 0.7
-    (cm, names), _ = confusion_and_mislabeled(back, ds)
+    ev = report_evaluate(back, ds)
+    cm, names = ev.confusion(), ev.classes
     assert names == labels and cm.sum() == 60 and np.trace(cm) == round(60 * scores["accuracy"])
 
 

@@ -21,8 +21,13 @@ from deepstep.report import (
     plot_costs,
     plot_mislabeled,
     plots,
+    sections,
 )
 from deepstep.report import html as report_html
+from deepstep.report.classification import from_predictions
+from deepstep.report.formatting import fmt
+from deepstep.report.mislabeled import Mislabeled
+from deepstep.report.regression import RegressionEvaluation
 
 
 def _open_png(data: bytes) -> Image.Image:
@@ -88,7 +93,47 @@ def test_plot_costs_axis_labels(monkeypatch):
     plot_costs({"loss": [1.0, 0.5], "iteration": [0, 100]})
     plot_costs({"loss": [1.0, 0.5], "epoch": [1, 2]})
     plot_costs({"loss": [1.0, 0.5]})
-    assert labels == ["iterations (per hundreds)", "epoch", "epoch"]
+    assert labels == ["iteration", "epoch", "epoch"]
+
+
+def test_plot_costs_x_values_are_plotted_as_recorded(monkeypatch):
+    from matplotlib.axes import Axes
+
+    seen = []
+    real = Axes.plot
+    monkeypatch.setattr(Axes, "plot", lambda ax, x, y, **kw: seen.append(list(x)) or real(
+        ax, x, y, **kw))
+    plot_costs({"loss": [0.7, 0.6, 0.5], "iteration": [0, 100, 200]})
+    assert seen == [[0, 100, 200]]  # iterations, not "hundreds of iterations"
+
+
+def test_cost_panels_separate_the_data_loss_from_the_objective():
+    h = {"loss": [1.5, 1.2], "data_loss": [0.7, 0.5], "val_loss": [1.6, 1.3],
+         "val_data_loss": [0.8, 0.6], "accuracy": [0.5, 0.8], "val_accuracy": [0.5, 0.7],
+         "lr": [0.1, 0.05]}
+    assert plots.cost_panels(h) == [
+        ("data loss", "data_loss", "val_data_loss"),
+        ("objective: data loss + L2 penalty", "loss", "val_loss"),
+        ("accuracy", "accuracy", "val_accuracy"),
+        ("learning rate", "lr", ""),
+    ]
+    _assert_not_blank(_open_png(plot_costs(h)), (800, 600))  # 2 x 2 panels
+    # no penalty: one loss panel that says so; a constant lr and NaN accuracy (regression)
+    # draw nothing
+    flat = {"loss": [0.7, 0.5], "data_loss": [0.7, 0.5], "accuracy": [float("nan")] * 2,
+            "lr": [0.1, 0.1]}
+    assert plots.cost_panels(flat) == [
+        ("data loss (the objective: no L2 penalty)", "data_loss", "val_data_loss")]
+
+
+def test_plot_costs_marks_the_restored_epoch(monkeypatch):
+    from matplotlib.axes import Axes
+
+    seen = []
+    real = Axes.axvline
+    monkeypatch.setattr(Axes, "axvline", lambda ax, x, **kw: seen.append(x) or real(ax, x, **kw))
+    plot_costs({"loss": [0.7, 0.5, 0.6], "epoch": [1, 2, 3]}, best=2)
+    assert seen == [2]
 
 
 def test_plot_costs_rejects_bad_history():
@@ -137,18 +182,47 @@ def test_plot_mislabeled_grid(rng, channels):
     assert capped.width < img.width
 
 
-def test_plot_mislabeled_titles_follow_the_course(monkeypatch, rng):
-    titles = []
-    from matplotlib.axes import Axes
+def test_plot_mislabeled_captions_name_both_classes(monkeypatch, rng):
+    texts = []
+    from matplotlib.figure import Figure
 
-    real = Axes.set_title
-    monkeypatch.setattr(Axes, "set_title", lambda ax, s, **kw: titles.append(s) or real(ax, s))
-    images = rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
-    plot_mislabeled(images, ["non-cat", "cat"], ["cat", "non-cat"], [0.75, 0.5])
-    assert titles == [
-        "Prediction: cat \n Class: non-cat\n p = 0.75",
-        "Prediction: non-cat \n Class: cat\n p = 0.50",
+    real = Figure.text
+    monkeypatch.setattr(Figure, "text", lambda fig, x, y, s, **kw: texts.append(s) or real(
+        fig, x, y, s, **kw))
+    images = rng.integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
+    args = (images, ["non-cat", "cat", "cat"], ["cat", "non-cat", "non-cat"],
+            [0.6213, 0.5, 0.9961])
+    plot_mislabeled(*args, attributions=np.zeros((8 * 8 * 3, 3)))
+    assert texts == [
+        "predicted cat (p = 0.62), true non-cat",
+        "predicted non-cat (p = 0.50), true cat",
+        "predicted non-cat (p = 0.996), true cat",  # not "1.0": it was not certain
     ]
+    texts.clear()
+    plot_mislabeled(*args)  # one narrow panel each: the caption takes two lines
+    assert texts[0] == "predicted cat (p = 0.62),\ntrue non-cat"
+
+
+def test_plot_mislabeled_with_attributions_draws_each_map_beside_its_image(rng):
+    n, side = 4, 16
+    images = np.full((n, side, side, 3), 128, dtype=np.uint8)
+    attributions = np.zeros((side * side * 3, n))
+    attributions[: side * 3 * 4] = 1.0  # the top rows raised the score: red
+    attributions[-side * 3 * 4:] = -1.0  # the bottom rows lowered it: blue
+    plain = _open_png(plot_mislabeled(images, ["a"] * n, ["b"] * n, [0.9] * n))
+    both = _open_png(plot_mislabeled(images, ["a"] * n, ["b"] * n, [0.9] * n,
+                                     attributions=attributions))
+    def reddish_bluish(img):
+        px = np.asarray(img).astype(int)
+        r, b = px[..., 0], px[..., 2]
+        return int((r > b + 60).sum()), int((b > r + 60).sum())
+
+    red, blue = reddish_bluish(both)
+    assert red > 100 and blue > 100
+    assert reddish_bluish(plain) == (0, 0)
+    assert both.height > plain.height  # 3 examples a row instead of 5
+    with pytest.raises(ValueError, match="same length"):
+        plot_mislabeled(images, ["a"] * n, ["b"] * n, None, attributions=attributions[:, :2])
 
 
 def test_plot_mislabeled_empty_and_mismatched(rng):
@@ -199,25 +273,27 @@ def report_kwargs(rng) -> dict:
         for layer in range(1, len(dims))
     ]
     y = rng.integers(0, 2, 50)
-    p = np.where(rng.random(50) < 0.8, y, 1 - y)
+    p1 = np.clip(np.where(y == 1, 0.7, 0.3) + rng.normal(0, 0.25, 50), 0.01, 0.99)
+    ev = from_predictions(["non-cat", "cat"], y, p1[None, :], "test.h5 (50 examples)")
     seeds = [{"seed": s, "test": {"accuracy": 0.78 + s / 100}} for s in range(3)]
+    mis = Mislabeled(
+        rng.integers(0, 256, (10, 16, 16, 3), dtype=np.uint8), ["cat", "non-cat"] * 5,
+        ["non-cat", "cat"] * 5, rng.random(10), rng.normal(size=(16 * 16 * 3, 10)),
+        total=12, m=50, steps=32, seconds=0.05)
     return dict(
         title="4-layer model on cat vs non-cat",
         hyperparameters={"layers_dims": dims, "learning_rate": 0.0075, "num_iterations": 2500},
         shapes=shapes,
-        history={**_history(25), "iteration": list(range(0, 2500, 100))},
+        history={**_history(25), "iteration": list(range(0, 2500, 100)),
+                 "seconds": [0.01] * 25},
         metrics={
             "train": {"loss": 0.0884, "accuracy": 0.9856},
             "test": {"loss": 0.61, "accuracy": 0.8},
             "seeds": seeds,
         },
-        confusion=(confusion_matrix(y, p, 2), ["non-cat", "cat"]),
-        mislabeled=(
-            rng.integers(0, 256, (12, 16, 16, 3), dtype=np.uint8),
-            ["cat", "non-cat"] * 6,
-            ["non-cat", "cat"] * 6,
-            list(rng.random(12)),
-        ),
+        evaluation=ev,
+        mislabeled=mis,
+        training={"l2": 0.0, "batch_size": None, "m": 209, "loss": "binary_cross_entropy"},
         notes=["trained with seed 1", "x < y & z"],
     )
 
@@ -229,29 +305,26 @@ def _small_kwargs() -> dict:
         shapes=[],
         history=None,
         metrics={"test": {"accuracy": 0.5}},
-        confusion=None,
-        mislabeled=None,
     )
 
 
-def test_build_report_has_every_section_and_embedded_images(tmp_path, rng):
-    out = build_report(tmp_path / "report.html", **report_kwargs(rng))
-    assert out == tmp_path / "report.html"
-    text = out.read_text(encoding="utf-8")
-    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+def _page(text: str) -> _Page:
     page = _Page()
     page.feed(text)
     page.close()
-    assert page.sections == [
-        "hyperparameters",
-        "shapes",
-        "costs",
-        "metrics",
-        "confusion",
-        "mislabeled",
-        "notes",
-    ]
-    assert set(page.imgs) == {"cost-curve", "confusion-matrix", "mislabeled"}
+    return page
+
+
+def test_build_report_has_every_section_and_embedded_images(tmp_path, rng):
+    kw = report_kwargs(rng)
+    out = build_report(tmp_path / "report.html", **kw)
+    assert out == tmp_path / "report.html"
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    page = _page(text)
+    assert page.sections == ["metrics", "per-class", "confusion", "roc", "mislabeled", "costs",
+                             "hyperparameters", "shapes", "notes"]
+    assert set(page.imgs) == {"cost-curve", "confusion-matrix", "roc-curve", "mislabeled-images"}
     for ident, attrs in page.imgs.items():
         assert attrs["alt"]
         src = attrs["src"]
@@ -262,24 +335,74 @@ def test_build_report_has_every_section_and_embedded_images(tmp_path, rng):
     assert not re.search(r"<(link|script)\b[^>]*\b(src|href)=", text)
     assert "Content-Security-Policy" in text and "default-src 'none'" in text
     body = " ".join(page.text)
-    for expected in ("[12288, 20, 7, 5, 1]", "0.0075", "(20, 12288)", "245,780", "245,973"):
+    for expected in ("[12288, 20, 7, 5, 1]", "0.007500", "(20, 12288)", "245,780", "245,973"):
         assert expected in body  # hyperparameters; shapes with the parameter total
-    assert "0.9856" in body and "Mean ± std over 3 seeds" in body and "Per seed" in body
-    assert "0.79 ± 0.01" in body  # test accuracy 0.78, 0.79, 0.80: sample std 0.01
-    assert "12 mislabeled examples, showing the first 10." in body
+    assert "0.9856" in body and "over 3 seeds" in body and "Per seed" in body
+    assert "loss: the data loss (binary cross-entropy); training used no L2 penalty." in body
+    assert "0.7900 ± 0.010" in body  # test accuracy 0.78, 0.79, 0.80: sample std 0.01
+    assert "12 mislabeled examples; the 10 most confident mistakes are shown." in body
+    assert "integrated gradients map for the predicted class (32 steps" in body
+    assert f"ROC AUC {fmt(kw['evaluation'].roc().auc)}" in body
     assert "x < y & z" in body and "x &lt; y &amp; z" in text
+
+
+def test_numbers_have_one_format(tmp_path, rng):
+    """Every decimal number in the tables has 4 significant digits (spreads 2)."""
+    text = build_report(tmp_path / "r.html", **report_kwargs(rng)).read_text()
+    cells = re.findall(r'<td class="num">([^<]*)</td>', text)
+    decimals = [c for c in cells if "." in c]
+    assert decimals
+    for c in decimals:
+        for number in re.findall(r"[\d.]+(?:e[-+]\d+)?", c.replace(",", "")):
+            if "." not in number:
+                continue
+            digits = number.split("e")[0].replace(".", "").lstrip("0")
+            assert len(digits) in (2, 4), c  # 0.7900 ± 0.010
 
 
 def test_build_report_uses_given_mean_and_std(tmp_path):
     kw = _small_kwargs()
     kw["metrics"] = {
+        "test": {"accuracy": 0.4},
         "seeds": [{"seed": 1, "test": {"accuracy": 0.4}}, {"seed": 2, "test": {"accuracy": 0.6}}],
         "mean": {"test": {"accuracy": 0.5}},
         "std": {"test": {"accuracy": 0.25}},
     }
     text = build_report(tmp_path / "r.html", **kw).read_text()
-    assert "<td>test accuracy</td><td>0.5 ± 0.25</td>" in text
-    assert "Mean ± std over 2 seeds" in text and "<th>seed</th><th>test accuracy</th>" in text
+    assert '<td>test</td><td class="num">0.5000 ± 0.25</td>' in text
+    assert "over 2 seeds (1, 2); the saved model, whose plots follow, is seed 1" in text
+    assert "<th>seed</th><th>test accuracy</th>" in text
+    assert '<tr class="total"><td>std</td><td class="num">0.25</td></tr>' in text
+    assert "test accuracy 0.5000 ± 0.25 (2 seeds)" in text  # the headline
+
+
+def test_training_notes_say_what_the_curves_show():
+    hist = {"loss": [1.5, 1.2, 1.3], "data_loss": [0.7, 0.5, 0.6], "epoch": [1, 2, 3],
+            "lr": [0.1, 0.05, 0.025], "seconds": [0.5, 0.25, 0.25]}
+    notes = sections.training_notes(hist, {"l2": 1.0, "batch_size": 32, "m": 100,
+                                           "loss": "categorical_cross_entropy",
+                                           "schedule": "step", "best_epoch": 1})
+    assert notes == [
+        "3 points, one per epoch: the mean loss over the epoch's mini-batches of 32; "
+        "validation after the epoch.",
+        "Objective minimised = data loss (categorical cross-entropy) + L2 penalty "
+        "λ/(2b) · Σₗ ‖W[l]‖², with λ = 1.000 and b = 32, the mini-batch size. The metrics "
+        "table reports the data loss.",
+        "Learning rate (schedule step): from 0.1000 to 0.02500, plotted.",
+        "Early stopping restored the weights of epoch 2 (the dotted line), the best on the "
+        "validation data.",
+        "Training time: 1.000 s for 3 epochs (333.3 ms per epoch).",
+    ]
+    course = sections.training_notes({"loss": [0.7] * 4, "iteration": [0, 1, 2, 3],
+                                      "lr": [0.0075] * 4},
+                                     {"l2": 0.0, "batch_size": None, "m": 209,
+                                      "loss": "binary_cross_entropy"})
+    assert course == [
+        "4 points: full-batch gradient descent, one per iteration (update), each the loss "
+        "before that update, as the course prints it.",
+        "No L2 penalty (λ = 0): the objective is the data loss (binary cross-entropy).",
+        "Learning rate: constant, 0.007500.",
+    ]
 
 
 def test_build_report_escapes_text(tmp_path, rng):
@@ -287,37 +410,56 @@ def test_build_report_escapes_text(tmp_path, rng):
     kw["title"] = "<script>alert('x')</script>"
     kw["hyperparameters"] = {"<b>key</b>": "<img src=x onerror=alert(1)>"}
     kw["notes"] = ['"quoted" <i>note</i>']
-    kw["confusion"] = (kw["confusion"][0], ["<non-cat>", "cat"])
+    ev = kw["evaluation"]
+    kw["evaluation"] = from_predictions(["<non-cat>", "cat"], ev.y_true, ev.positive_score[None])
     text = build_report(tmp_path / "r.html", **kw).read_text()
     assert "<script>alert" not in text and "&lt;script&gt;alert(&#x27;x&#x27;)" in text
     assert "<b>key" not in text and "<img src=x" not in text and "<i>note" not in text
+    assert "<non-cat>" not in text and "&lt;non-cat&gt;" in text
     assert len(re.findall(r"<script>", text)) == 1  # only the report's own loader script
 
 
-def test_build_report_without_optional_parts(tmp_path):
-    out = build_report(
-        tmp_path / "r.html",
-        title="empty",
-        hyperparameters={},
-        shapes=[],
-        history=None,
-        metrics={},
-        confusion=None,
-        mislabeled=None,
-        notes=None,
-    )
-    page = _Page()
-    page.feed(out.read_text())
-    assert page.sections == [
-        "hyperparameters",
-        "shapes",
-        "costs",
-        "metrics",
-        "confusion",
-        "mislabeled",
-    ]
-    assert page.imgs == {}
-    assert "No training history recorded." in " ".join(page.text)
+def test_build_report_leaves_out_what_it_cannot_show(tmp_path):
+    out = build_report(tmp_path / "r.html", title="empty", hyperparameters={}, shapes=[],
+                       history=None, metrics={}, notes=None)
+    page = _page(out.read_text())
+    assert page.sections == [] and page.imgs == {}
+    assert "<nav></nav>" in out.read_text()
+
+
+def test_roc_section_says_why_it_is_missing(tmp_path):
+    one_class = from_predictions(["non-cat", "cat"], [1, 1, 1], np.array([[0.9, 0.4, 0.8]]),
+                                 "three cats")
+    assert one_class.roc() is None
+    text = build_report(tmp_path / "r.html", **_small_kwargs(), evaluation=one_class).read_text()
+    assert "No ROC curve: the three cats holds only cat examples." in text
+    assert 'id="roc-curve"' not in text
+    three = from_predictions(["a", "b", "c"], [0, 1, 2], np.eye(3))
+    text = build_report(tmp_path / "r.html", **_small_kwargs(), evaluation=three).read_text()
+    assert 'id="roc"' not in text  # multi-class: no ROC section at all
+
+
+def test_regression_report_has_its_plots_and_no_classifier_sections(tmp_path, rng):
+    y = rng.normal(150, 50, 80)
+    ev = RegressionEvaluation(y, y + rng.normal(0, 20, 80), "diabetes (80 examples)")
+    hist = {"loss": [1.0, 0.6], "data_loss": [0.9, 0.5], "accuracy": [float("nan")] * 2,
+            "epoch": [1, 2]}
+    text = build_report(tmp_path / "r.html", **{**_small_kwargs(), "history": hist,
+                        "metrics": {"test": {"loss": 0.3, "r2": 0.8, "mae": 16.0, "rmse": 20.0}}},
+                        evaluation=ev).read_text()
+    page = _page(text)
+    assert page.sections == ["metrics", "regression", "costs", "hyperparameters"]
+    assert set(page.imgs) == {"regression-plots", "cost-curve"}
+    met = ev.metrics()
+    assert f"R² {fmt(met['r2'])}, MAE {fmt(met['mae'])}, RMSE {fmt(met['rmse'])}" in text
+    assert "<th>R²</th><th>MAE</th><th>RMSE</th>" in text
+    assert "regression · test R² 0.8000 · test RMSE 20.00" in text
+
+
+def test_mislabeled_section_with_no_mistakes_says_so(tmp_path):
+    mis = Mislabeled(np.zeros((0, 4, 4, 1), np.uint8), [], [], np.zeros(0), None, 0, 30)
+    text = build_report(tmp_path / "r.html", **_small_kwargs(), mislabeled=mis).read_text()
+    assert "On 30 examples: no mislabeled examples." in text and "<img" not in text
 
 
 def test_build_report_failure_leaves_old_file(tmp_path, rng, monkeypatch):

@@ -73,8 +73,8 @@ def test_bad_image_shape_is_named():
 
 
 def test_title_carries_prediction_probability_truth_and_target():
-    assert _title("cat", 0.6213, None, None, None) == "Prediction: cat (p = 0.62)"
+    assert _title("cat", 0.6213, None, None, None) == "predicted cat (p = 0.62)"
     assert _title("cat", 0.9, "non-cat", "non-cat", "integrated_gradients") == (
-        "Prediction: cat (p = 0.90), true class: non-cat\n"
+        "predicted cat (p = 0.90), true non-cat\n"
         "integrated gradients, explaining non-cat")
-    assert _title(3.5, float("nan"), None, 3.5, "saliency") == "Prediction: 3.5\nsaliency"
+    assert _title(3.5, float("nan"), None, 3.5, "saliency") == "predicted 3.500\nsaliency"

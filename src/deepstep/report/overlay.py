@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from deepstep.report.formatting import caption
 from deepstep.report.plots import _figure, _png
 
 #: Red: the pixel pushed the explained score up; blue: down (white: no effect).
@@ -76,7 +77,8 @@ def plot_attribution(
     predicted : label
         The predicted class, shown in the title.
     probability : float, optional
-        The probability of ``predicted``, shown as "p = 0.62".
+        The probability of ``predicted``, shown as "p = 0.62" (see
+        :func:`deepstep.report.formatting.caption`).
     true : label, optional
         The true class, when known (e.g. a mislabeled test image).
     target : label, optional
@@ -103,28 +105,17 @@ def plot_attribution(
     if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (1, 3, 4)):
         raise ValueError(f"image must be (H, W) or (H, W, C) with C in 1, 3, 4; got {img.shape}")
     amap = attribution_map(attribution, img.shape)
-    pixels = np.clip(img.astype(np.float64) / 255.0, 0.0, 1.0)  # what imshow shows as is
-    if pixels.ndim == 3 and pixels.shape[2] == 1:
-        pixels = pixels[..., 0]
-    gray = pixels if pixels.ndim == 2 else pixels[..., :3] @ np.array([0.299, 0.587, 0.114])
-    finite = np.abs(amap[np.isfinite(amap)])
-    v = float(np.percentile(finite, CLIP_PERCENTILE)) if finite.size else 0.0
-    v = v if v > 0 else 1.0
+    pixels = display_pixels(img)
+    v = color_limit(amap)
 
     fig = _figure(9.6, 3.7)
     axes = fig.subplots(1, 3)
-    grey = {"cmap": "gray", "vmin": 0, "vmax": 1, "interpolation": "nearest"}
-    if pixels.ndim == 2:
-        axes[0].imshow(pixels, **grey)
-    else:
-        axes[0].imshow(pixels, interpolation="nearest")
+    draw_image(axes[0], pixels)
     axes[0].set_title("input", fontsize=10)
-    scale = {"cmap": CMAP, "vmin": -v, "vmax": v, "interpolation": "nearest"}
-    im = axes[1].imshow(amap, **scale)
+    im = axes[1].imshow(amap, cmap=CMAP, vmin=-v, vmax=v, interpolation="nearest")
     axes[1].set_title("attribution (sum over channels)", fontsize=10)
     fig.colorbar(im, ax=axes[1], shrink=0.8)
-    axes[2].imshow(0.35 + 0.5 * gray, **grey)  # the image faded, so the colours read
-    axes[2].imshow(amap, alpha=0.9 * np.nan_to_num(np.clip(np.abs(amap) / v, 0, 1)), **scale)
+    draw_overlay(axes[2], pixels, amap, v)
     axes[2].set_title("overlay", fontsize=10)
     for ax in axes:
         ax.axis("off")
@@ -132,13 +123,40 @@ def plot_attribution(
     return _png(fig, path)
 
 
+def display_pixels(image: np.ndarray) -> np.ndarray:
+    """An image (H, W, C) or (H, W), uint8 or floats in [0, 255], as floats in [0, 1] that
+    imshow shows as they are: (H, W) for grey, (H, W, 3 or 4) for colour."""
+    pixels = np.clip(np.asarray(image, dtype=np.float64) / 255.0, 0.0, 1.0)
+    return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels
+
+
+def color_limit(amap: np.ndarray) -> float:
+    """The end v of the symmetric colour scale [-v, v]: the ``CLIP_PERCENTILE``-th
+    percentile of |map| (1 for a map of zeros)."""
+    finite = np.abs(amap[np.isfinite(amap)])
+    v = float(np.percentile(finite, CLIP_PERCENTILE)) if finite.size else 0.0
+    return v if v > 0 else 1.0
+
+
+def draw_image(ax: Any, pixels: np.ndarray) -> None:
+    """Show :func:`display_pixels`' output on ``ax`` (grey images in grey)."""
+    if pixels.ndim == 2:
+        ax.imshow(pixels, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(pixels, interpolation="nearest")
+
+
+def draw_overlay(ax: Any, pixels: np.ndarray, amap: np.ndarray, v: float) -> None:
+    """The map (H, W) over the faded grey image on ``ax``: opacity grows with |map| / v."""
+    gray = pixels if pixels.ndim == 2 else pixels[..., :3] @ np.array([0.299, 0.587, 0.114])
+    ax.imshow(0.35 + 0.5 * gray, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(amap, cmap=CMAP, vmin=-v, vmax=v, interpolation="nearest",
+              alpha=0.9 * np.nan_to_num(np.clip(np.abs(amap) / v, 0, 1)))
+
+
 def _title(predicted: Any, probability: float | None, true: Any, target: Any,
            method: str | None) -> str:
-    head = f"Prediction: {predicted}"
-    if probability is not None and np.isfinite(probability):
-        head += f" (p = {float(probability):.2f})"
-    if true is not None:
-        head += f", true class: {true}"
+    head = caption(predicted, probability, true)
     detail = [method.replace("_", " ")] if method else []
     if target is not None and str(target) != str(predicted):
         detail.append(f"explaining {target}")
