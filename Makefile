@@ -6,7 +6,7 @@ STAMP_RUN  := $(VENV)/.installed-run
 STAMP_DEV  := $(VENV)/.installed-dev
 STAMP_BENCH := $(VENV)/.installed-bench
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-quality clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ lint: $(STAMP_DEV)
 ## make bench: benchmarks against PyTorch and scikit-learn (on demand, not in CI).
 bench: $(STAMP_BENCH)
 	$(BIN)/python bench/run_all.py
+
+## make bench-quality: the default recipe against scikit-learn's MLP defaults (issue 8).
+bench-quality: $(STAMP_BENCH)
+	$(BIN)/python bench/quality.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -86,8 +86,8 @@ ROWS = [
     ("--data missing.h5", ["missing.h5"]),
     ("--data emptydir", ["emptydir", "subfolder"]),
     ("--data nosuchset", ["'nosuchset'", "bundled names"]),
-    ("--data iris --test wine", ["test data has 13 features", "takes 4"]),
-    ("--data nan.csv", ["nan.csv holds nan in example 1, feature 2"]),
+    ("--data iris --test wine", ["test data (wine) has 13 features", "training data has 4"]),
+    ("--data nan.csv", ["nan.csv row 2, column 'b': missing value"]),
     # resuming
     ("--resume .waiting.partial --lr 0.1", ["--resume", "--lr would change them"]),
     ("--resume .waiting.partial --out x", ["--resume", "--out would change them"]),
