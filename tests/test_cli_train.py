@@ -66,7 +66,7 @@ def in_tmp(tmp_path, monkeypatch):
 
 
 def test_run_folder_holds_the_documented_files(tmp_path):
-    argv = ["train", *QUICK, "--out", "runs/iris", "--json", "m.json"]
+    argv = ["train", *QUICK, "--validation", "0.1", "--out", "runs/iris", "--json", "m.json"]
     out = ok(argv)
     run_dir = tmp_path / "runs" / "iris"
     assert {p.name for p in run_dir.iterdir()} == FILES

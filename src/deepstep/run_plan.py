@@ -32,8 +32,8 @@ RECIPE_KEYS: dict[str, str] = {
     "epochs": "epochs", "l2": "l2", "dropout": "dropout", "preprocess": "preprocess",
     "dtype": "dtype", "early_stopping": "early_stopping", "validation": "validation_split",
 }
-#: Validation fraction when the recipe holds nothing out: the report shows a validation
-#: curve, and early stopping has something to watch.
+#: Validation fraction held out when early stopping is asked for and --validation is not
+#: given (without early stopping the model trains on all of --data, as the recipe does).
 VALIDATION_FRACTION = 0.1
 #: Optimiser settings: setting -> {optimiser: its keyword}.
 OPTIMIZER_SETTINGS = {"momentum": {"momentum": "beta"}, "beta1": {"adam": "beta1"},
@@ -154,7 +154,7 @@ def resolve_recipe(settings: Mapping[str, Any], shape: Any) -> tuple[dict[str, A
         value = base[rkey]
         if key == "lr":
             value = learning_rate_for(s["optimizer"], base)
-        if key == "validation" and not value:
+        if key == "validation" and not value and s.get("early_stopping"):
             value = VALIDATION_FRACTION
         s[key] = list(value) if isinstance(value, list) else value
         filled.append(key)

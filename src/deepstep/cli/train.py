@@ -76,7 +76,6 @@ in turn; a resume skips those already finished.""")
           help=with_default(text, default), **kw)
 
     adam, momentum = get_optimizer("adam").hyper, get_optimizer("momentum").hyper
-    val = RECIPE_DEFAULTS["validation_split"] or VALIDATION_FRACTION
     g = p.add_argument_group("data")
     a = g.add_argument
     setting("--data", "data", "training data", f"the bundled {D['data']}", metavar="SRC")
@@ -89,7 +88,8 @@ in turn; a resume skips those already finished.""")
     setting("--task", "task", "auto (from the labels; the choice is printed), binary, "
             "multiclass or regression", D["task"])
     setting("--validation", "validation", "fraction of the training part held out for "
-            "validation (0 = none)", val, metavar="X")
+            "validation curves (0 = none: the model trains on all of it)",
+            f"0, or {VALIDATION_FRACTION:g} with --early-stopping", metavar="X")
     g = p.add_argument_group("network")
     a = g.add_argument
     setting("--layers", "layers", "HIDDEN layer sizes, e.g. 20,7,5 (input and output sizes "
