@@ -318,16 +318,20 @@ def test_help_states_every_default(command):
 
 
 def test_help_defaults_come_from_the_settings():
+    from deepstep.cli.common import shown
+    from deepstep.cli.settings import shown_default
+
     code, out, _ = run(["train", "--help"])
     text = " ".join(out.split())
     assert code == 0
-    for flag, value in [("--layers N,N,...", ",".join(map(str, DEFAULTS["hidden_layers"]))),
-                        ("--epochs N", DEFAULTS["epochs"]), ("--l2 X", f"{DEFAULTS['l2']:g}"),
-                        ("--batch-size N", DEFAULTS["batch_size"]),
-                        ("--optimizer OPTIMIZER", DEFAULTS["optimizer"]),
-                        ("--preprocess PREPROCESS", DEFAULTS["preprocess"])]:
+    for flag, key in [("--layers N,N,...", "layers"), ("--epochs N", "epochs"),
+                      ("--l2 X", "l2"), ("--batch-size N", "batch_size"),
+                      ("--optimizer OPTIMIZER", "optimizer"),
+                      ("--preprocess PREPROCESS", "preprocess")]:
         within_flag = rf"{re.escape(flag)} (?:(?! --).)*"  # up to the next flag
-        assert re.search(rf"{within_flag}\(default: {re.escape(str(value))}\)", text), flag
+        value = shown(shown_default(key))
+        assert re.search(rf"{within_flag}\(default: {re.escape(value)}\)", text), flag
+    assert "(default: 256; adapted to the data, see the README's Defaults)" in text
     assert f"(default: {DEFAULTS['learning_rate']:g} for {DEFAULTS['optimizer']}" in text
     code, out, _ = run(["gradcheck", "--help"])
     assert "(default: 4,3)" in out and f"{TOLERANCE:g})" in " ".join(out.split())

@@ -656,13 +656,13 @@ def regression_metrics(Y: NDArray, P: NDArray) -> dict[str, float]:
 def _shape(X: Any, Y: Any, streaming: bool, net: Network) -> DataShape:
     """What the recipe looks at."""
     if streaming:
-        m, n_x, y = X.m, X.n_x, None
+        m, n_x, y, dtype = X.m, X.n_x, None, getattr(X, "dtype", None)
     else:
         Xa = np.asarray(X)
-        m, n_x, y = (Xa.shape[1] if Xa.ndim == 2 else 0), net.layer_dims[0], Y
+        m, n_x, y, dtype = (Xa.shape[1] if Xa.ndim == 2 else 0), net.layer_dims[0], Y, Xa.dtype
     task = net.task if net.task_requested != "auto" or y is None else _safe_task(y)
     k = net.layer_dims[-1] if task == "multiclass" else 2
-    return DataShape(m=m, n_x=n_x, task=task, n_classes=k)
+    return DataShape(m=m, n_x=n_x, task=task, n_classes=k, pixels=dtype == np.uint8)
 
 
 def _safe_task(y: Any) -> str:

@@ -119,8 +119,9 @@ def prepare(settings: Mapping[str, Any]) -> Plan:
     train = parts.train
     task = task_choice(train, s.get("task", "auto"))
     k = len(train.classes) if train.classes is not None else 2
-    s, from_recipe = resolve_recipe(s, DataShape(m=train.m, n_x=train.n_x, task=task.task,
-                                                 n_classes=k))
+    shape = DataShape(m=train.m, n_x=train.n_x, task=task.task, n_classes=k,
+                      pixels=train.X.dtype == np.uint8)
+    s, from_recipe = resolve_recipe(s, shape)
     check(s, train)
     try:
         splits = hold_out(parts, s["validation"], s["seed"])

@@ -98,7 +98,8 @@ class _DeepstepBase(BaseEstimator):
         return task
 
     def _new_network(self, X: NDArray, n_out: int, task: str, k: int) -> Network:
-        r = recipe(DataShape(m=X.shape[0], n_x=X.shape[1], task=task, n_classes=k))
+        r = recipe(DataShape(m=X.shape[0], n_x=X.shape[1], task=task, n_classes=k,
+                             pixels=X.dtype == np.uint8))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         hidden_sizes = r["hidden_layers"] if self.hidden_layer_sizes is None \
             else self.hidden_layer_sizes
@@ -128,6 +129,11 @@ class _DeepstepBase(BaseEstimator):
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return self.network_.forward(X.T)
+
+
+#: Input dtypes fit keeps as given: 8-bit pixels stay uint8, so that the recipe sees pixels
+#: (:class:`deepstep.recipe.DataShape`) as it does through Network.fit and deepstep train.
+FIT_DTYPES = [np.float64, np.float32, np.uint8]
 
 
 def _sample_weight(sample_weight: Any, X: NDArray) -> NDArray | None:
@@ -162,7 +168,7 @@ class DeepstepClassifier(ClassifierMixin, _DeepstepBase):
             ) -> DeepstepClassifier:
         """Train on X (n_samples, n_features), labels y (n_samples,), optional weights."""
         restart = self._restart()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=restart)
+        X, y = validate_data(self, X, y, dtype=FIT_DTYPES, reset=restart)
         check_classification_targets(y)
         classes = np.unique(y)
         if not restart and np.array_equal(classes, self.classes_):
@@ -177,7 +183,7 @@ class DeepstepClassifier(ClassifierMixin, _DeepstepBase):
                     sample_weight: NDArray | None = None) -> DeepstepClassifier:
         """One epoch on (X, y); the first call needs every class in ``classes``."""
         first = not hasattr(self, "network_")
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=first)
+        X, y = validate_data(self, X, y, dtype=FIT_DTYPES, reset=first)
         check_classification_targets(y)
         if first:
             if classes is None:
@@ -247,7 +253,7 @@ class DeepstepRegressor(RegressorMixin, _DeepstepBase):
             ) -> DeepstepRegressor:
         """Train on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_targets)."""
         restart = self._restart()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True,
+        X, y = validate_data(self, X, y, dtype=FIT_DTYPES, multi_output=True,
                              y_numeric=True, reset=restart)
         Y = self._rows(y)
         if restart or self.network_.layer_dims[-1] != Y.shape[0]:
@@ -259,7 +265,7 @@ class DeepstepRegressor(RegressorMixin, _DeepstepBase):
                     ) -> DeepstepRegressor:
         """One epoch on (X, y), continuing from the previous calls."""
         first = not hasattr(self, "network_")
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], multi_output=True,
+        X, y = validate_data(self, X, y, dtype=FIT_DTYPES, multi_output=True,
                              y_numeric=True, reset=first)
         Y = self._rows(y)
         if first:

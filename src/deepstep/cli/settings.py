@@ -22,8 +22,10 @@ from .. import engine
 from ..data import MODES
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..recipe import DEFAULTS as RECIPE_DEFAULTS
+from ..recipe import adaptations
 from ..run_plan import RECIPE, RECIPE_KEYS
 from ..targets import TASKS
+from .common import shown
 
 #: The course's application (course 1, week 4, "Deep Neural Network - Application"):
 #: L_layer_model(X / 255, Y, [n_x, 20, 7, 5, 1], learning_rate=0.0075, num_iterations=2500).
@@ -226,11 +228,25 @@ def default_settings() -> dict[str, Any]:
 
 
 def shown_default(key: str) -> Any:
-    """The default of ``key`` as ``--help`` shows it: the recipe's base value for recipe
-    settings (the recipe may adapt it to the data), else :func:`default_settings`'s."""
-    if key in RECIPE_KEYS:
-        return RECIPE_DEFAULTS[RECIPE_KEYS[key]]
-    return default_settings()[key]
+    """The default of ``key`` as ``--help`` shows it: for recipe settings the recipe's base
+    value, and a word when its rules adapt it to the data; else :func:`default_settings`'s.
+
+    Examples
+    --------
+    >>> shown_default("optimizer")
+    'adam'
+    >>> shown_default("dropout")
+    "0; adapted to the data, see the README's Defaults"
+    """
+    if key not in RECIPE_KEYS:
+        return default_settings()[key]
+    base = RECIPE_DEFAULTS[RECIPE_KEYS[key]]
+    rules = adaptations(RECIPE_KEYS[key])
+    if not rules:
+        return base
+    if rules[0].condition.startswith("always"):
+        return f"{rules[0].setting}; adapted further to the data, see the README's Defaults"
+    return f"{shown(base)}; adapted to the data, see the README's Defaults"
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
