@@ -62,3 +62,14 @@ def test_help_states_the_default_of_every_optional_flag(command):
         if isinstance(action, argparse._StoreTrueAction):
             continue
         assert "(default: " in (action.help or ""), (command, action.option_strings)
+
+
+
+def test_readme_recipe_rules_are_the_recipe():
+    from deepstep.cli.docs import RULES_END, RULES_START
+    from deepstep.recipe import RULES, rules_table
+
+    text = README.read_text(encoding="utf-8")
+    block = text.split(RULES_START)[1].split(RULES_END)[0]
+    assert block.strip() == rules_table()
+    assert all(f"| {rule.condition} |" in block for rule in RULES)
