@@ -335,7 +335,7 @@ def test_build_report_has_every_section_and_embedded_images(tmp_path, rng):
     assert not re.search(r"<(link|script)\b[^>]*\b(src|href)=", text)
     assert "Content-Security-Policy" in text and "default-src 'none'" in text
     body = " ".join(page.text)
-    for expected in ("[12288, 20, 7, 5, 1]", "0.007500", "(20, 12288)", "245,780", "245,973"):
+    for expected in ("[12288, 20, 7, 5, 1]", "0.0075", "(20, 12288)", "245,780", "245,973"):
         assert expected in body  # hyperparameters; shapes with the parameter total
     assert "0.9856" in body and "over 3 seeds" in body and "Per seed" in body
     assert "loss: the data loss (binary cross-entropy); training used no L2 penalty." in body
@@ -378,7 +378,7 @@ def test_build_report_uses_given_mean_and_std(tmp_path):
 
 def test_training_notes_say_what_the_curves_show():
     hist = {"loss": [1.5, 1.2, 1.3], "data_loss": [0.7, 0.5, 0.6], "epoch": [1, 2, 3],
-            "lr": [0.1, 0.05, 0.025], "seconds": [0.5, 0.25, 0.25]}
+            "lr": [0.1, 0.05, 0.025], "seconds": [0.5, 0.25, 0.25], "val_loss": [1, 1, 1]}
     notes = sections.training_notes(hist, {"l2": 1.0, "batch_size": 32, "m": 100,
                                            "loss": "categorical_cross_entropy",
                                            "schedule": "step", "best_epoch": 1})
@@ -386,7 +386,7 @@ def test_training_notes_say_what_the_curves_show():
         "3 points, one per epoch: the mean loss over the epoch's mini-batches of 32; "
         "validation after the epoch.",
         "Objective minimised = data loss (categorical cross-entropy) + L2 penalty "
-        "λ/(2b) · Σₗ ‖W[l]‖², with λ = 1.000 and b = 32, the mini-batch size. The metrics "
+        "λ/(2b) · Σₗ ‖W[l]‖², with λ = 1 and b = 32, the mini-batch size. The metrics "
         "table reports the data loss.",
         "Learning rate (schedule step): from 0.1000 to 0.02500, plotted.",
         "Early stopping restored the weights of epoch 2 (the dotted line), the best on the "
@@ -401,7 +401,7 @@ def test_training_notes_say_what_the_curves_show():
         "4 points: full-batch gradient descent, one per iteration (update), each the loss "
         "before that update, as the course prints it.",
         "No L2 penalty (λ = 0): the objective is the data loss (binary cross-entropy).",
-        "Learning rate: constant, 0.007500.",
+        "Learning rate: constant, 0.0075.",
     ]
 
 
@@ -519,3 +519,10 @@ def test_report_file_mode_follows_umask(tmp_path):
 
 def test_report_module_names():
     assert report_html.build_report is build_report
+
+
+def test_training_notes_mention_validation_only_when_there_was_one():
+    hist = {"loss": [1.0, 0.5], "epoch": [1, 2]}
+    notes = sections.training_notes(hist, {"l2": 0.1, "batch_size": 32, "m": 209})
+    assert notes[0].endswith("mini-batches of 32.") and "validation" not in notes[0]
+    assert "λ = 0.1 and b = 32" in notes[1]

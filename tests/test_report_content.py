@@ -109,7 +109,7 @@ def test_binary_tabular_report(tmp_path, rng):
     assert ev.data == "blobs (50 examples)"
     assert f"ROC AUC {fmt(ev.roc().auc)}" in text
     assert f"test accuracy {fmt(metrics['test']['accuracy'])}" in text
-    assert "with λ = 0.5000 and b = 32, the mini-batch size" in text
+    assert "with λ = 0.5 and b = 32, the mini-batch size" in text
     assert "<th>epochs</th>" not in text and "<td>epochs</td>" in text  # fit settings shown
 
 

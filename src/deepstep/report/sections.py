@@ -282,8 +282,9 @@ def training_notes(history: Mapping[str, Any], training: Mapping[str, Any]) -> l
         lines.append(f"{n} points: full-batch gradient descent, one per iteration "
                      "(update), each the loss before that update, as the course prints it.")
     elif batch:
+        val = "; validation after the epoch" if history.get("val_loss") else ""
         lines.append(f"{n} points, one per epoch: the mean loss over the epoch's mini-batches "
-                     f"of {fmt(batch)}; validation after the epoch.")
+                     f"of {fmt(batch)}{val}.")
     l2 = training.get("l2")
     loss = training.get("loss")
     data = LOSS_NAMES.get(loss, loss) if loss else "the data loss"
@@ -294,7 +295,7 @@ def training_notes(history: Mapping[str, Any], training: Mapping[str, Any]) -> l
             size = f"b = m = {fmt(m)}, the training examples" if m else "b the batch size"
         lines.append(f"Objective minimised = data loss ({data}) + L2 penalty "
                      f"\u03bb/(2b) \u00b7 \u03a3\u2097 \u2016W[l]\u2016\u00b2, with \u03bb = "
-                     f"{fmt(float(l2))} and {size}. The metrics table reports the data loss.")
+                     f"{float(l2):g} and {size}. The metrics table reports the data loss.")
     elif l2 is not None:
         lines.append(f"No L2 penalty (\u03bb = 0): the objective is the data loss ({data}).")
     lr = [v for v in history.get("lr") or [] if v is not None]
@@ -303,7 +304,7 @@ def training_notes(history: Mapping[str, Any], training: Mapping[str, Any]) -> l
         lines.append(f"Learning rate{' (schedule ' + str(sched) + ')' if sched else ''}: "
                      f"from {fmt(float(lr[0]))} to {fmt(float(lr[-1]))}, plotted.")
     elif lr:
-        lines.append(f"Learning rate: constant, {fmt(float(lr[0]))}.")
+        lines.append(f"Learning rate: constant, {float(lr[0]):g}.")
     best = training.get("best_epoch")
     if best is not None:
         lines.append(f"Early stopping restored the weights of epoch {int(best) + 1} (the "
@@ -330,8 +331,9 @@ def costs_section(history: Mapping[str, Any] | None, training: Mapping[str, Any]
 
 
 def hyperparameters_section(hp: Mapping[str, Any]) -> str:
-    """The run's settings."""
-    return table(["hyperparameter", "value"], list(flatten(hp).items())) if hp else ""
+    """The run's settings, floats as they were given (0.1, not a measurement's 0.1000)."""
+    rows = [[k, f"{v:g}" if isinstance(v, float) else v] for k, v in flatten(hp).items()]
+    return table(["hyperparameter", "value"], rows) if hp else ""
 
 
 def shapes_section(shapes: Sequence[Mapping[str, Any]]) -> str:
