@@ -347,3 +347,33 @@ def test_save_load_fit_continues_exactly(rng, tmp_path):
     assert h["loss"] == once.history_["loss"]
     fresh = Network.load(network().save(tmp_path / "untrained.safetensors"))
     assert fresh.train_state_ is None
+
+
+@pytest.mark.parametrize("monitor", ["val_loss", "val_accuracy"])
+def test_best_only_checkpoint_keeps_the_best_epoch_either_way(rng, tmp_path, monitor):
+    X, y = moons(rng)
+    path = tmp_path / "best.safetensors"
+    written = []
+
+    class Watch(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if path.exists():
+                written.append((path.stat().st_mtime_ns, epoch, logs[monitor]))
+
+    kwargs = dict(EVERYTHING, epochs=8, early_stopping=0)
+    hist = network().fit(X, y, callbacks=[ModelCheckpoint(path, best_only=True,
+                                                          monitor=monitor), Watch()], **kwargs)
+    values = hist[monitor]
+    best = int(np.argmin(values) if monitor == "val_loss" else np.argmax(values))
+    last_write = {}
+    for stamp, epoch, value in written:
+        last_write.setdefault(stamp, (epoch, value))
+    epoch, value = last_write[max(last_write)]
+    assert value == values[best]
+
+
+def test_best_only_checkpoint_names_a_missing_monitor(rng, tmp_path):
+    X, y = moons(rng)
+    with pytest.raises(ValueError, match="monitors 'val_loss'"):
+        network().fit(X, y, epochs=2, verbose=False,
+                      callbacks=[ModelCheckpoint(tmp_path / "c.safetensors", best_only=True)])

@@ -361,7 +361,7 @@ def summarise(runs: Sequence[Run]) -> dict[str, Any]:
 
 def metrics_table(metrics: Mapping[str, Any], sizes: Mapping[str, int] | None = None) -> str:
     """The final table: one row per split (train / validation / test), loss and accuracy (or
-    mse and r2 for regression); with several seeds the cells are mean ± std.
+    loss, r2, mae and rmse for regression); with several seeds the cells are mean ± std.
     """
     splits = [s for s in ("train", "validation", "test") if s in metrics]
     splits += [s for s in metrics if s not in splits and s not in ("seeds", "mean", "std")

@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         The exit status: 0 success, 1 a failed gradient check, 2 a user error (one line on
-        stderr), 130 interrupted.
+        stderr), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 
     Examples
     --------

@@ -81,8 +81,8 @@ in turn; a resume skips those already finished.""")
     setting("--data", "data", "training data", f"the bundled {D['data']}", metavar="SRC")
     setting("--test", "test", "test data", f"a stratified {TEST_FRACTION:.0%} of --data",
             metavar="SRC")
-    setting("--label", "label", "CSV label column (its header name)", "the last column",
-            metavar="COLUMN")
+    setting("--label", "label", "CSV label column: its header name or 0-based index",
+            "the last column", metavar="COLUMN")
     setting("--image-size", "image_size", "image folders: resize every image to N x N pixels",
             shown_image_size(), metavar="N")
     setting("--task", "task", "auto (from the labels; the choice is printed), binary, "

@@ -161,6 +161,18 @@ class TerminateOnNaN(Callback):
             "(e.g. --clip-norm 1.0), and check the data for huge or non-finite values")
 
 
+def direction(monitor: str) -> float:
+    """+1 for a log key where lower is better (losses), -1 where higher is (keys ending in
+    "accuracy" or "r2"): ``direction(key) * value`` is always minimised.
+
+    Examples
+    --------
+    >>> direction("val_loss"), direction("val_accuracy")
+    (1.0, -1.0)
+    """
+    return -1.0 if monitor.endswith(("accuracy", "r2")) else 1.0
+
+
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
     epochs; with ``restore_best`` put back the weights of the best epoch at the end.
@@ -181,7 +193,7 @@ class EarlyStopping(Callback):
             raise ValueError(f"patience must be >= 1 epoch, got {patience}")
         self.patience, self.monitor, self.min_delta = patience, monitor, min_delta
         self.restore_best = restore_best
-        self.sign = -1.0 if monitor.endswith(("accuracy", "r2")) else 1.0
+        self.sign = direction(monitor)
         self.best = math.inf
         self.best_epoch = -1
         self.best_params: dict[str, np.ndarray] = {}
@@ -232,7 +244,8 @@ class ModelCheckpoint(Callback):
         Write only when ``monitor`` improves (then not on an interrupt: the file keeps the
         best state).
     monitor : str
-        Epoch log key to watch for ``best_only`` (lower is better).
+        Epoch log key to watch for ``best_only`` (lower is better; keys ending in
+        "accuracy" or "r2" are maximised, as for :class:`EarlyStopping`).
     """
 
     def __init__(self, path: str | Path, every: int = 1, best_only: bool = False,
@@ -241,11 +254,16 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"every must be >= 1 epoch, got {every}")
         self.path, self.every, self.best_only, self.monitor = Path(path), every, best_only, \
             monitor
+        self.sign = direction(monitor)
         self.best = math.inf
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.best_only:
-            value = logs.get(self.monitor, math.nan)
+            if self.monitor not in logs:
+                raise ValueError(f"the checkpoint monitors {self.monitor!r}, which the epoch "
+                                 f"logs do not have ({', '.join(logs)}); give validation data "
+                                 "or another monitor")
+            value = self.sign * logs[self.monitor]
             if value < self.best:
                 self.best = value
                 self._write()

@@ -3,7 +3,8 @@
 A signal handler may run between any two bytecodes, in the middle of a parameter update;
 stopping there would leave the weights and the optimiser state out of step. So while
 training runs, the handlers only record the signal, and the loop looks at it after each
-batch. A second signal of the same kind does not wait: it raises KeyboardInterrupt at once.
+batch. A second SIGINT or SIGTERM (either, after either) does not wait: it raises
+KeyboardInterrupt at once.
 """
 
 from __future__ import annotations
