@@ -35,8 +35,8 @@ def test_cat_default_recipe_over_five_seeds(cat_dir):
         scores.append(net.evaluate(test.X, test.y)["accuracy"])
     # measured: see the README's Defaults; the course recipe in PyTorch over the same 5
     # seeds: 0.80, 0.68, 0.74, 0.44, 0.52 (mean 0.64)
-    assert np.mean(scores) >= 0.76, scores
-    assert min(scores) >= 0.72, scores
+    assert np.mean(scores) >= 0.74, scores
+    assert min(scores) >= 0.70, scores
 
 
 @pytest.mark.slow
