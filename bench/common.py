@@ -23,6 +23,7 @@ import numpy as np
 from deepstep.paths import data_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def threads() -> int:
@@ -164,3 +165,15 @@ def md_table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def splice_readme(text: str, start: str, end: str, readme: Path = README) -> None:
+    """Replace the README's block between the ``start`` and ``end`` marker lines with
+    ``text``."""
+    import re
+
+    old = readme.read_text()
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if not pattern.search(old):
+        raise SystemExit(f"{readme}: the results markers are missing ({start!r})")
+    readme.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", old))

@@ -17,7 +17,8 @@ R^2 in the targets' original units (regression), mean and spread over the seeds.
     python bench/quality.py --sets iris,cat     # a subset (names or groups: public, extra, all)
     python bench/quality.py --sets extra        # the synthetic validation variants
 
-Results: bench/results/quality.json and quality.md (quality_quick.* with --quick or --sets).
+Results: bench/results/quality.json and quality.md (quality_quick.* with --quick or --sets);
+the full run (public sets, 5 seeds) also rewrites the README's quality block.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine, md_table, write  # noqa: E402
+from common import machine, md_table, splice_readme, write  # noqa: E402
 from deepstep.paths import data_dir  # noqa: E402
 
 Rows = np.ndarray  # (m, n_x): examples as rows, as a CSV file has them
@@ -174,6 +175,8 @@ SETS: dict[str, DataSpec] = {s.name: s for s in [
              _synthetic("make_friedman3", n_samples=500, noise=0.05, random_state=1),
              group="extra", note="make_friedman3(500, noise=0.05)"),
 ]}
+README_START = "<!-- quality results: written by `make bench-quality` (bench/quality.py) -->"
+README_END = "<!-- end of quality results -->"
 QUICK = ["iris", "wine", "breast_cancer", "diabetes", "moons"]
 
 
@@ -358,6 +361,10 @@ def run(names: list[str], seeds: int = 5, peers: bool = True, out: str = "qualit
                "targets": [{"target": t, "met": ok} for t, ok in targets(results)],
                "table": text}
     write(out, payload, text)
+    if out == "quality":
+        m = machine()
+        splice_readme(f"Measured {m['date']} on {m['cpus']} cores; `make bench-quality` "
+                      f"reproduces it.\n\n{text}", README_START, README_END)
     return payload
 
 

@@ -12,7 +12,6 @@ all cores) and the contenders alternate, but another job on the cores still move
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -24,9 +23,8 @@ import bench_cat  # noqa: E402
 import bench_mnist  # noqa: E402
 import bench_scaling  # noqa: E402
 import profile_step  # noqa: E402
-from common import RESULTS, machine, md_table  # noqa: E402
+from common import RESULTS, machine, md_table, splice_readme  # noqa: E402
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 START = "<!-- bench results: written by `make bench` (bench/run_all.py) -->"
 END = "<!-- end of bench results -->"
 
@@ -56,17 +54,8 @@ def run(quick: bool = False, peers: bool = True) -> str:
     text = head + "\n".join(parts)
     if not quick:
         (RESULTS / "README-table.md").write_text(text)
-        splice_readme(text)
+        splice_readme(text, START, END)
     return text
-
-
-def splice_readme(text: str, readme: Path = README) -> None:
-    """Replace the block between the START and END markers of the README with ``text``."""
-    old = readme.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(old):
-        raise SystemExit(f"{readme}: the bench results markers are missing ({START!r})")
-    readme.write_text(pattern.sub(lambda _: f"{START}\n{text}\n{END}", old))
 
 
 def main() -> None:

@@ -59,11 +59,14 @@ def test_profile_step_parts_add_up(bench):
 
 def test_make_bench_finds_its_block_in_the_readme(bench, tmp_path):
     run_all = importlib.import_module("run_all")
-    assert run_all.START in run_all.README.read_text()
+    assert run_all.START in importlib.import_module("common").README.read_text()
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{run_all.START}\nold\n{run_all.END}\n\nafter\n")
-    run_all.splice_readme("new table", readme)
+    run_all.splice_readme("new table", run_all.START, run_all.END, readme)
     assert readme.read_text() == f"# x\n\n{run_all.START}\nnew table\n{run_all.END}\n\nafter\n"
     readme.write_text("no markers")
     with pytest.raises(SystemExit, match="markers are missing"):
-        run_all.splice_readme("x", readme)
+        run_all.splice_readme("x", run_all.START, run_all.END, readme)
+    quality = importlib.import_module("quality")
+    assert quality.README_START in importlib.import_module("common").README.read_text()
+    assert quality.README_END in importlib.import_module("common").README.read_text()
