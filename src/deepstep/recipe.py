@@ -40,7 +40,7 @@ STEPS = 3000
 #: From this many training examples the data can feed a bigger, regularised network.
 LARGE_M = 5000
 #: The budget of the large-data rule, in steps of its batch of 64.
-LARGE_STEPS = 5000
+LARGE_STEPS = 7500
 
 #: Optimisers that scale each step by a running RMS of the gradient: they share learning rates.
 ADAPTIVE = ("adam", "rmsprop")
@@ -107,7 +107,7 @@ def epochs_for(steps: int, batch_size: int, m: int, low: int = 1, high: int | No
 
 def _large(shape: DataShape) -> dict[str, Any]:
     return {"hidden_layers": [512, 256], "batch_size": 64, "dropout": 0.3, "l2": 0.0,
-            "schedule": "cosine", "epochs": epochs_for(LARGE_STEPS, 64, shape.m, 3, 40),
+            "schedule": "cosine", "epochs": epochs_for(LARGE_STEPS, 64, shape.m, 3, 60),
             "preprocess": "scale255" if shape.pixels else "standardize"}
 
 
@@ -132,11 +132,12 @@ RULES: list[Rule] = [
          lambda shape: {"epochs": 50}),
     Rule(f"m >= {LARGE_M} (large data)",
          f"hidden layers [512, 256], batch 64, dropout 0.3, no L2, cosine schedule, epochs "
-         f"= ceil({LARGE_STEPS} x 64 / m) within [3, 40]; preprocess scale255 for 8-bit "
+         f"= ceil({LARGE_STEPS} x 64 / m) within [3, 60]; preprocess scale255 for 8-bit "
          f"pixels",
          "enough data for a bigger network, regularised by dropout and annealed; pixels keep "
          "their common scale (standardising lifts near-constant border pixels to noise): "
-         "MNIST 8k/2k 0.9755 against 0.9565 with the small-data recipe (0.9655 standardised)",
+         "MNIST 8k/2k: 0.9755 (2 seeds; 0.9747 after 40 epochs) against 0.9565 with the "
+         "small-data recipe and 0.9655 standardised",
          ("hidden_layers", "batch_size", "dropout", "l2", "schedule", "epochs", "preprocess"),
          lambda shape: shape.m >= LARGE_M,
          _large),
