@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 import bench_cat  # noqa: E402
 import bench_mnist  # noqa: E402
 import bench_scaling  # noqa: E402
+import callback_overhead  # noqa: E402
 import profile_step  # noqa: E402
 from common import RESULTS, machine, md_table, splice_readme  # noqa: E402
 
@@ -45,7 +46,8 @@ def profile_table(quick: bool) -> str:
 
 def run(quick: bool = False, peers: bool = True) -> str:
     parts = [bench_cat.run(quick, peers)["table"], bench_mnist.run(quick, peers)["table"],
-             profile_table(quick), bench_scaling.run(quick)["table"]]
+             profile_table(quick), callback_overhead.run(1 if quick else 3)["table"],
+             bench_scaling.run(quick)["table"]]
     m = machine()
     head = (f"Measured {m['date']} on {m['cpus']} cores ({m['processor']}), {m['threads']} "
             f"threads for every contender; Python {m['python']}, NumPy {m['numpy']} "

@@ -17,7 +17,8 @@ def bench(monkeypatch, tmp_path, cat_dir, mnist_dir):
     monkeypatch.syspath_prepend(str(BENCH))
     common = importlib.import_module("common")
     monkeypatch.setattr(common, "RESULTS", tmp_path)
-    for name in ("bench_cat", "bench_mnist", "bench_scaling", "profile_step", "run_all"):
+    for name in ("bench_cat", "bench_mnist", "bench_scaling", "profile_step",
+                 "callback_overhead", "run_all"):
         sys.modules.pop(name, None)
     return tmp_path
 
@@ -40,6 +41,14 @@ def test_mnist_quick_deepstep_only(bench):
     payload = importlib.import_module("bench_mnist").run(quick=True, peers=False)
     assert payload["results"]["deepstep Network float32"]["accuracy"] > 0.6
     assert (bench / "mnist_quick.md").exists()
+
+
+def test_callback_overhead_is_measured_inside_fit(bench):
+    payload = importlib.import_module("callback_overhead").run(epochs=1, repeats=1)
+    for res in payload["results"].values():
+        assert 0 < res["callbacks_us"] < res["step_us"]
+    assert "| quiet (History, TerminateOnNaN) |" in payload["table"]
+    assert (bench / "callback_overhead.md").exists()
 
 
 def test_scaling_quick(bench):
