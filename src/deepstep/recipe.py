@@ -112,7 +112,7 @@ def _large(shape: DataShape) -> dict[str, Any]:
 
 
 #: The adaptations, applied in order (a later rule overrides an earlier one). Measured with
-#: ``bench/quality.py`` and the issue 8 research notes (31 data sets, 3-5 seeds).
+#: ``bench/quality.py`` and the screen in ``bench/recipe_research.md`` (31 data sets, 3-5 seeds).
 RULES: list[Rule] = [
     Rule("always (m training examples)",
          f"epochs = ceil({STEPS} x batch / m): about {STEPS} Adam steps",
