@@ -81,7 +81,7 @@ ROWS = [
     ("--image-size 32 --data iris", ["--image-size", "image folders"]),
     ("--task binary --data iris", ["3 classes", "binary"]),
     ("--task regression --data iris", ["not numbers", "regression"]),
-    ("--data tiny.csv", ["--validation", "leaves one side empty"]),
+    ("--data tiny.csv --validation 0.1", ["--validation", "leaves one side empty"]),
     # data
     ("--data missing.h5", ["missing.h5"]),
     ("--data emptydir", ["emptydir", "subfolder"]),

@@ -222,7 +222,7 @@ def test_course_cat_model(cat_dir):
     with h5py.File(cat_dir / "test_catvnoncat.h5", "r") as f:
         Xt = f["test_set_x"][:].reshape(50, -1).T
     net = Network([12288, 20, 7, 5, 1], seed=1)
-    net.fit(X, y, epochs=15, batch_size=32, learning_rate=1e-3, preprocess="scale255",
+    net.fit(X, y, epochs=15, batch_size=32, learning_rate=1e-3, l2=1.0, preprocess="scale255",
             verbose=False)
     net.config_["data"] = data_meta(load(cat_dir / "train_catvnoncat.h5"))
     assert net.evaluate(X, y)["accuracy"] > 0.7  # it learnt something

@@ -94,14 +94,15 @@ class Rule:
 def epochs_for(steps: int, batch_size: int, m: int, low: int = 1, high: int | None = None
                ) -> int:
     """Epochs that make about ``steps`` mini-batch steps of ``batch_size`` on m examples,
-    within [low, high].
+    within [low, high]; never more epochs than ``steps`` (when m <= batch_size an epoch is
+    one step).
 
     Examples
     --------
-    >>> epochs_for(3000, 32, 1347), epochs_for(3000, 32, 100_000)
-    (72, 1)
+    >>> epochs_for(3000, 32, 1347), epochs_for(3000, 32, 100_000), epochs_for(3000, 32, 2)
+    (72, 1, 3000)
     """
-    epochs = max(low, math.ceil(steps * batch_size / max(m, 1)))
+    epochs = max(low, min(steps, math.ceil(steps * batch_size / max(m, 1))))
     return epochs if high is None else min(epochs, high)
 
 

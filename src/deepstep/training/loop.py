@@ -131,7 +131,7 @@ class Trainer:
         l2 = self.l2
         if weights is not None and l2:  # lambda / (2 total weight), not lambda / (2 b)
             total = float(weights.sum()) * self.weight_scale
-            l2 = l2 * b / total if total > 0 else l2
+            l2 = l2 * (b / total) if total > 0 else l2  # exactly l2 for unit weights
         self.step += 1
         J, AL, self.opt_state = self.step_fn(
             Xb, Yb, self.net.params, self._acts, self._loss, self.optimizer, self.opt_state,
