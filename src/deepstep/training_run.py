@@ -35,9 +35,9 @@ Written in a hidden sibling ``.<name>.partial`` and renamed to ``<name>`` when c
 ``report.html``, ``costs.png``
     The HTML report and the cost curves.
 ``checkpoint.safetensors``
-    Only in a partial folder: the state of the seed in training (every epoch, or every
-    :data:`CHECKPOINT_EVERY_ITERATIONS` iterations of full-batch training, and when
-    interrupted). ``seeds.jsonl`` there lists the seeds finished so far.
+    Only in a partial folder: the state of the seed in training (at the end of the first
+    epoch after every :data:`CHECKPOINT_EVERY_STEPS` steps, and when interrupted).
+    ``seeds.jsonl`` there lists the seeds finished so far.
 
 Interrupting and resuming
 -------------------------
@@ -50,6 +50,7 @@ again if none was written), and so ends with the same bits as a run never interr
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -82,13 +83,15 @@ Log = Callable[[str], None]
 #: The model file of a run folder (also :data:`deepstep.run_folder.MODEL_FILE`).
 MODEL_FILE = rf.MODEL_FILE
 
-#: A full-batch run writes a checkpoint every this many iterations. An iteration is an
-#: epoch of one step there, and a checkpoint costs more than the step: on the course's cat
-#: network (12288-20-7-5-1, float64, 209 examples) a checkpoint took 1.3 steps' time with gd
-#: and 1.5 with Adam (written atomically, with fsync), so one every 100 iterations adds
-#: about 1.5%. Mini-batch runs write one per epoch, which has many steps. An interrupt
-#: writes one whenever it comes.
-CHECKPOINT_EVERY_ITERATIONS = 100
+#: A run writes a checkpoint at the end of the first epoch after every this many steps
+#: (every epoch when an epoch has more). A checkpoint costs more than a small step: on the
+#: course's cat network (12288-20-7-5-1, float64, 209 examples) one took 1.3 steps' time with
+#: gd and 1.5 with Adam (written atomically, with fsync), so one every 100 steps adds about
+#: 1.5%; one every epoch of a 300-example CSV (10 steps) tripled the training time. An
+#: interrupt writes one whenever it comes.
+CHECKPOINT_EVERY_STEPS = 100
+#: The full-batch name of :data:`CHECKPOINT_EVERY_STEPS` (an iteration is a step there).
+CHECKPOINT_EVERY_ITERATIONS = CHECKPOINT_EVERY_STEPS
 
 
 @dataclass
@@ -139,10 +142,12 @@ def class_weights(plan: Plan) -> str | dict[int, float] | None:
 
 
 def checkpoint_every(plan: Plan) -> int:
-    """Epochs between checkpoints: 1 for mini-batches; for full-batch training, where an
-    epoch is one step, :data:`CHECKPOINT_EVERY_ITERATIONS`. An interrupt always writes one."""
+    """Epochs between checkpoints: enough for :data:`CHECKPOINT_EVERY_STEPS` steps (100
+    iterations of full-batch training, 1 epoch when an epoch has 100 steps or more). An
+    interrupt always writes one."""
     b, m = plan.settings["batch_size"], plan.splits.train.m
-    return CHECKPOINT_EVERY_ITERATIONS if b is None or b >= m else 1
+    steps_per_epoch = 1 if b is None or b >= m else math.ceil(m / b)
+    return max(1, math.ceil(CHECKPOINT_EVERY_STEPS / steps_per_epoch))
 
 
 def history_file(plan: Plan, seed: int) -> str:
