@@ -105,15 +105,25 @@ def test_a_callback_stops_training_with_the_flag(rng):
     assert h["epoch"] == [0, 1]
 
 
-def test_progress_off_a_terminal_is_one_line_per_epoch_and_a_total(rng):
-    X, y = moons(rng)
+def test_progress_off_a_terminal_is_a_line_per_100_steps_and_a_total(rng):
+    X, y = moons(rng)  # 120 examples after the hold-out: 4 mini-batches of 32 per epoch
     out = io.StringIO()
-    Network([6, 4, 1], seed=0).fit(X, y, epochs=3, validation_split=0.2,
+    Network([6, 4, 1], seed=0).fit(X, y, epochs=60, validation_split=0.2,
                                    callbacks=[ProgressBar(file=out)], verbose=False)
     lines = out.getvalue().splitlines()
-    assert [line.split(":")[0] for line in lines[:3]] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert [line.split(":")[0] for line in lines[:4]] == [
+        "epoch 1/60", "epoch 26/60", "epoch 51/60", "epoch 60/60"]  # every 25 epochs
     assert "val_accuracy" in lines[0] and "loss" in lines[0]
-    assert lines[3].startswith("trained 3 epochs in ") and len(lines) == 4
+    assert lines[4].startswith("trained 60 epochs in ") and len(lines) == 5
+
+
+def test_progress_every_epoch_when_an_epoch_has_enough_steps(rng):
+    X, y = moons(rng)
+    out = io.StringIO()
+    Network([6, 4, 1], seed=0).fit(X, y, epochs=3, batch_size=16, verbose=False,
+                                   callbacks=[ProgressBar(file=out, every_iterations=10)])
+    starts = [line.split(":")[0] for line in out.getvalue().splitlines()]
+    assert starts[:3] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]  # 10 batches of 16 each
 
 
 def test_full_batch_progress_and_course_lines_every_100_iterations(rng):

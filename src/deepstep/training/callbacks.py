@@ -333,8 +333,9 @@ class ProgressBar(Callback):
 
     On a terminal: a tqdm bar over the epochs with loss, accuracy, val_loss, val_accuracy
     and the ETA, left on screen at the end. Off a terminal (CI, logs, notebooks writing to a
-    file): one line per epoch, or one per ``every_iterations`` epochs for full-batch runs,
-    where an epoch is a single step. Both end with a line giving the total time.
+    file): a line at the end of the first epoch after every ``every_iterations`` steps (every
+    100 iterations of full-batch training, every epoch when an epoch has that many
+    mini-batches), and for the last epoch. Both end with a line giving the total time.
     """
 
     def __init__(self, file: IO[str] | None = None, every_iterations: int = 100,
@@ -348,7 +349,8 @@ class ProgressBar(Callback):
     def on_train_begin(self) -> None:
         t = self.trainer
         self._start = time.perf_counter()
-        self._every = self.every_iterations if len(t.data) == 1 else 1
+        self._full_batch = len(t.data) == 1
+        self._every = max(1, math.ceil(self.every_iterations / len(t.data)))
         stream = self.file or sys.stderr
         live = self.live if self.live is not None else _is_terminal(stream)
         if live:
@@ -364,7 +366,7 @@ class ProgressBar(Callback):
             self._bar.set_postfix({k: f"{v:.4f}" for k, v in shown.items()}, refresh=False)
             self._bar.update(1)
         elif epoch % self._every == 0 or epoch == self.trainer.epochs - 1:
-            word = "iteration" if self._every > 1 else "epoch"
+            word = "iteration" if self._full_batch else "epoch"
             cells = ", ".join(f"{k} {v:.4f}" for k, v in shown.items())
             print(f"{word} {epoch + 1}/{self.trainer.epochs}: {cells} "
                   f"({logs['seconds']:.2f} s)", file=self.file or sys.stderr, flush=True)
@@ -374,7 +376,7 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.close()
         done = t.epoch - t.first_epoch
-        word = "iterations" if self._every > 1 else "epochs"
+        word = "iterations" if self._full_batch else "epochs"
         why = (" (interrupted)" if t.interrupted else " (stopped: non-finite values)"
                if t.error else " (stopped early)" if t.epoch < t.epochs else "")
         print(f"trained {done} {word} in {_duration(time.perf_counter() - self._start)}{why}",
