@@ -387,3 +387,13 @@ def test_best_only_checkpoint_names_a_missing_monitor(rng, tmp_path):
     with pytest.raises(ValueError, match="monitors 'val_loss'"):
         network().fit(X, y, epochs=2, verbose=False,
                       callbacks=[ModelCheckpoint(tmp_path / "c.safetensors", best_only=True)])
+
+
+def test_progress_of_a_resumed_fit_counts_its_own_epochs(rng, tmp_path):
+    X, y = moons(rng)
+    kwargs = dict(EVERYTHING, epochs=5)
+    path = tmp_path / "every2.safetensors"
+    network().fit(X, y, callbacks=[ModelCheckpoint(path, every=2)], **dict(kwargs, epochs=3))
+    out = io.StringIO()
+    network().fit(X, y, resume_from=path, callbacks=[ProgressBar(file=out)], **kwargs)
+    assert out.getvalue().splitlines()[-1].startswith("trained 3 epochs in ")  # 3, 4 and 5

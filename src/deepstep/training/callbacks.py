@@ -344,11 +344,11 @@ class ProgressBar(Callback):
         self.every_iterations = every_iterations
         self.live = live
         self._bar: Any = None
-        self._start = 0.0
+        self._start, self._first = 0.0, 0
 
     def on_train_begin(self) -> None:
         t = self.trainer
-        self._start = time.perf_counter()
+        self._start, self._first = time.perf_counter(), t.epoch  # t.epoch > 0 on a resume
         self._full_batch = len(t.data) == 1
         self._every = max(1, math.ceil(self.every_iterations / len(t.data)))
         stream = self.file or sys.stderr
@@ -375,7 +375,7 @@ class ProgressBar(Callback):
         t = self.trainer
         if self._bar is not None:
             self._bar.close()
-        done = t.epoch - t.first_epoch
+        done = t.epoch - self._first  # this call's epochs (a resumed one counts once)
         word = "iterations" if self._full_batch else "epochs"
         why = (" (interrupted)" if t.interrupted else " (stopped: non-finite values)"
                if t.error else " (stopped early)" if t.epoch < t.epochs else "")
