@@ -233,3 +233,13 @@ def test_concurrent_runs_into_one_out_folder(tmp_path):
     assert net.seed == winner
     assert sorted(p.name for p in tmp_path.iterdir()) == ["same"]
     assert np.isfinite(net.params["W1"]).all()
+
+
+def test_resume_says_which_settings_came_from_the_recipe(tmp_path):
+    code, out, err = finish(start(["train", "--data", "iris", "--out", "r"], tmp_path, 50))
+    assert code == 130, err
+    assert "(from the recipe: layers, hidden, init, optimizer, lr" in out
+    code, out, err = here(resume_command(err), tmp_path)
+    assert code == 0, err
+    assert "(from the recipe: layers, hidden, init, optimizer, lr" in out
+    assert "lr = 0.001  # recipe" in (tmp_path / "r" / rf.SETTINGS_FILE).read_text()

@@ -282,7 +282,10 @@ def resume(args: argparse.Namespace, flags: Mapping[str, Any], command: str) -> 
         folder.overwrite = overwrite
         return folder
 
-    return execute(settings, reopen, command, flags.get("json"), resumed=True)
+    from ..training_run import recipe_notes
+
+    return execute(settings, reopen, command, flags.get("json"), resumed=True,
+                   from_recipe=recipe_notes(toml))
 
 
 def locate(run_dir: str) -> Path:
@@ -312,15 +315,18 @@ def _first_command(partial: Path) -> list[str]:
 
 
 def execute(settings: dict[str, Any], make_folder: Any, command: str, json_path: str | None,
-            *, resumed: bool) -> int:
+            *, resumed: bool, from_recipe: list[str] | None = None) -> int:
     """Load, resolve, check the memory, then train into the folder ``make_folder()`` gives;
-    report an interrupt with the resume command."""
+    report an interrupt with the resume command. ``from_recipe``: the settings a resumed
+    run's first start took from the recipe (its settings.toml hold them as values)."""
     from .. import training_run
 
     folder: rf.RunFolder | None = None
     with sigterm_as_interrupt():
         try:
             plan = training_run.prepare(settings)
+            if from_recipe:
+                plan.from_recipe = list(from_recipe)
             for note in plan.splits.notes:
                 print(note)
             print(plan.task.message("--task "))
