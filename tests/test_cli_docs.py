@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from deepstep.cli import COMMANDS
+from deepstep.cli import main as main_cli
 from deepstep.cli.docs import END, START, help_text, main, reference, updated
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -73,3 +74,14 @@ def test_readme_recipe_rules_are_the_recipe():
     block = text.split(RULES_START)[1].split(RULES_END)[0]
     assert block.strip() == rules_table()
     assert all(f"| {rule.condition} |" in block for rule in RULES)
+
+
+def test_top_level_help_lists_every_command_beside_its_text(monkeypatch, capsys):
+    import re
+
+    monkeypatch.setenv("COLUMNS", "80")  # a terminal's width, where "gradcheck" wrapped
+    assert main_cli(["--help"]) == 0
+    text = capsys.readouterr().out
+    for command in COMMANDS:
+        name = command.__name__.rsplit(".", 1)[-1]
+        assert re.search(rf"^    {name} +\S", text, re.M), name

@@ -33,6 +33,21 @@ from .common import (
 COMMANDS = (train, evaluate, predict, report, explain, gradcheck, export, search, runs)
 
 
+class _CommandListFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every command of ``deepstep --help`` on one line with its text.
+
+    argparse measures the command names without the extra indent it then draws them with,
+    so the longest ("gradcheck") lands alone on its line; this counts that indent.
+    """
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            longest = max(map(len, action.choices), default=0)
+            drawn = longest + self._current_indent + self._indent_increment
+            self._action_max_length = max(self._action_max_length, drawn)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``deepstep`` argument parser with one sub-command per module of :data:`COMMANDS`."""
     parser = Parser(prog="deepstep", description="Build, train and explain deep neural "
@@ -41,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "  deepstep predict --model runs/<run>/model.safetensors photo.jpg\n"
                     "  deepstep explain --input 12288 --layers 20,7,5 --output 1 --m 209\n"
                     "  deepstep <command> --help",
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
+                    formatter_class=_CommandListFormatter)
     parser.add_argument("--version", action="version", version=f"deepstep {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subs = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
