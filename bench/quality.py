@@ -14,10 +14,10 @@ R^2 in the targets' original units (regression), mean and spread over the seeds.
 
     python bench/quality.py                     # the public sets, 5 seeds
     python bench/quality.py --quick             # 2 seeds, the small public sets
-    python bench/quality.py --sets iris,cat     # a subset (names or groups: public, extra, all)
-    python bench/quality.py --sets extra        # the synthetic validation variants
+    python bench/quality.py iris,cat            # a subset (names or groups: public, extra, all)
+    python bench/quality.py extra               # the synthetic validation variants
 
-Results: bench/results/quality.json and quality.md (quality_quick.* with --quick or --sets);
+Results: bench/results/quality.json and quality.md (quality_quick.* with --quick or a subset);
 the full run (public sets, 5 seeds) also rewrites the README's quality block.
 """
 
@@ -371,13 +371,16 @@ def run(names: list[str], seeds: int = 5, peers: bool = True, out: str = "qualit
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, the small public sets")
-    ap.add_argument("--sets", help="comma list of data sets or groups (public, extra, all)")
+    ap.add_argument("sets", nargs="?", help="comma list of data sets or groups (public, extra, "
+                    "all); default: the public sets")
+    ap.add_argument("--sets", dest="sets_flag", metavar="SETS", help="the same, as a flag")
     ap.add_argument("--seeds", type=int, help="seeds 0..N-1 (default 5, 2 with --quick)")
     ap.add_argument("--deepstep-only", action="store_true", help="skip scikit-learn")
     args = ap.parse_args(argv)
-    names = select(args.sets, args.quick)
+    sets = args.sets or args.sets_flag
+    names = select(sets, args.quick)
     seeds = args.seeds or (2 if args.quick else 5)
-    full = args.sets is None and not args.quick and seeds == 5
+    full = sets is None and not args.quick and seeds == 5
     payload = run(names, seeds, not args.deepstep_only, "quality" if full else "quality_quick")
     print(payload["table"])
 

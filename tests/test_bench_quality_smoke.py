@@ -50,3 +50,10 @@ def test_select_groups_and_names(quality):
     assert quality.select(None, quick=True) == quality.QUICK
     with pytest.raises(SystemExit, match="unknown data set 'nope'"):
         quality.select("nope", quick=False)
+
+
+def test_sets_given_as_an_argument_or_a_flag(quality, tmp_path, capsys):
+    quality.main(["iris", "--seeds", "1", "--deepstep-only"])
+    assert "| iris | multiclass |" in (tmp_path / "quality_quick.md").read_text()
+    quality.main(["--sets", "wine", "--seeds", "1", "--deepstep-only"])
+    assert "| wine | multiclass |" in (tmp_path / "quality_quick.md").read_text()
