@@ -1,7 +1,8 @@
 """Atomic file writes: readers see the old file or the whole new one, never a part.
 
 One writer for everything deepstep saves (models, checkpoints, metrics, plots, the report),
-and the one conversion of NumPy values to JSON (metrics files).
+the one conversion of NumPy values to JSON (metrics files), and the one reader of the TOML
+settings files (``deepstep train`` and ``deepstep search`` ``--config``).
 
 A write goes to a hidden temporary file beside the target, named
 ``.<target>.<host>-<pid>-<random>.tmp`` (``host`` is a hash of the machine's name, ``pid``
@@ -28,6 +29,7 @@ import re
 import secrets
 import socket
 import time
+import tomllib
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -175,3 +177,17 @@ def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as indented JSON (NaN kept as NaN), atomically, creating the folder."""
     blob = json.dumps(jsonable(data), indent=2).encode("utf-8")
     return atomic_write(path, lambda f: f.write(blob + b"\n"))
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The table of a TOML settings file; a clear error when it is a folder, missing or not
+    TOML (naming the file)."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; --config takes a TOML file")
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not valid TOML: {e}") from None

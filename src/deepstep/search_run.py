@@ -15,7 +15,6 @@ import io
 import os
 import secrets
 import shutil
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from .data.inputs import data_meta
 from .data.splits import TEST_FRACTION, load_splits
-from .files import atomic_write, jsonable, write_json
+from .files import atomic_write, jsonable, read_toml, write_json
 from .search import GRID_KEYS, SearchResult, check_grid, connect, grid_size, search, show
 from .training_run import MODEL_FILE
 
@@ -126,12 +125,7 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     {'data': 'iris', 'cv': 3, 'grid': {'layers': [(8,), (16, 8)]}}
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path} is not valid TOML: {e}") from None
+    raw = read_toml(path)
     out: dict[str, Any] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")

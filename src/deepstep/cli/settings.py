@@ -11,7 +11,6 @@ the same in both.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 
 from .. import engine
 from ..data import MODES
+from ..files import read_toml
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..recipe import DEFAULTS as RECIPE_DEFAULTS
 from ..recipe import adaptations
@@ -263,14 +263,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
     {'layers': [20, 7], 'batch_size': None}
     """
     path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder; --config takes a TOML file")
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path} is not valid TOML: {e}") from None
+    raw = read_toml(path)
     out: dict[str, Any] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
