@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from . import load
 from .dataset import Dataset
 from .input_rows import read_csv_rows
-from .splits import align, check_features
+from .splits import check_features
 
 if TYPE_CHECKING:
     from ..model import Network
@@ -64,7 +64,7 @@ def load_for_model(net: Network, source: str) -> Dataset:
     shape = meta.get("image_shape")
     ds = load(source, image_size=int(shape[0]) if shape else 64)
     check_features(ds, net.layer_dims[0], source)
-    return align(ds, class_names(net), source)
+    return ds.with_classes(class_names(net), source)
 
 
 def model_labels(net: Network, ds: Dataset) -> NDArray:

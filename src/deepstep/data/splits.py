@@ -28,24 +28,6 @@ class Splits:
     notes: list[str] = field(default_factory=list)
 
 
-def align(ds: Dataset, classes: list[str] | None, what: str) -> Dataset:
-    """Re-index ``ds.y`` into ``classes`` (the training classes) by class name."""
-    if classes is None or ds.classes is None:
-        if (classes is None) != (ds.classes is None):
-            kind = "regression targets" if ds.classes is None else "class labels"
-            raise ValueError(f"{what} has {kind} but the model was trained on the other kind")
-        return ds
-    if list(ds.classes) == list(classes):
-        return ds
-    lookup = {c: i for i, c in enumerate(classes)}
-    unknown = sorted(set(ds.classes) - set(lookup))
-    if unknown:
-        raise ValueError(f"{what} has classes {unknown} that training did not have "
-                         f"(training classes: {', '.join(classes)})")
-    index = np.array([lookup[c] for c in ds.classes], dtype=np.int64)
-    return Dataset(ds.X, index[ds.y], list(classes), ds.image_shape, ds.name, ds.kind)
-
-
 def check_features(ds: Dataset, n_x: int, what: str) -> None:
     """Raise a ValueError when ``ds`` does not have the n_x features the model takes."""
     if ds.n_x != n_x:
