@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..report.formatting import fmt_seconds
 from .loop import NonFiniteError
 
 if TYPE_CHECKING:
@@ -379,7 +380,8 @@ class ProgressBar(Callback):
         word = "iterations" if self._full_batch else "epochs"
         why = (" (interrupted)" if t.interrupted else " (stopped: non-finite values)"
                if t.error else " (stopped early)" if t.epoch < t.epochs else "")
-        print(f"trained {done} {word} in {_duration(time.perf_counter() - self._start)}{why}",
+        took = fmt_seconds(time.perf_counter() - self._start)  # as the report writes it
+        print(f"trained {done} {word} in {took}{why}",
               file=self.file or sys.stderr, flush=True)
 
 
@@ -388,12 +390,3 @@ def _is_terminal(stream: IO[str]) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, s = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {s:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
