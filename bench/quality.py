@@ -245,7 +245,7 @@ def recipe_of(spec: DataSpec, data: tuple) -> dict:
     X_train, y_train, _, _ = split(spec, data, 0)
     k = 1 if spec.task == "regression" else int(np.unique(y_train).size)
     return recipe(DataShape(m=X_train.shape[0], n_x=X_train.shape[1], task=spec.task,
-                            n_classes=k))
+                            n_classes=k, pixels=X_train.dtype == np.uint8))
 
 
 CONTENDERS: dict[str, Callable[..., np.ndarray]] = {

@@ -35,6 +35,10 @@ from .model import Network
 from .recipe import DataShape, recipe
 from .targets import check_task
 
+#: Input dtypes fit keeps as given: 8-bit pixels stay uint8, so that the recipe sees pixels
+#: (:class:`deepstep.recipe.DataShape`) as it does through Network.fit and deepstep train.
+FIT_DTYPES = [np.float64, np.float32, np.uint8]
+
 
 class _DeepstepBase(BaseEstimator):
     """Hyperparameters shared by the classifier and the regressor (see :meth:`Network.fit`).
@@ -129,11 +133,6 @@ class _DeepstepBase(BaseEstimator):
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return self.network_.forward(X.T)
-
-
-#: Input dtypes fit keeps as given: 8-bit pixels stay uint8, so that the recipe sees pixels
-#: (:class:`deepstep.recipe.DataShape`) as it does through Network.fit and deepstep train.
-FIT_DTYPES = [np.float64, np.float32, np.uint8]
 
 
 def _sample_weight(sample_weight: Any, X: NDArray) -> NDArray | None:
