@@ -397,3 +397,20 @@ def test_progress_of_a_resumed_fit_counts_its_own_epochs(rng, tmp_path):
     out = io.StringIO()
     network().fit(X, y, resume_from=path, callbacks=[ProgressBar(file=out)], **kwargs)
     assert out.getvalue().splitlines()[-1].startswith("trained 3 epochs in ")  # 3, 4 and 5
+
+
+def test_checkpoint_every_steps_writes_at_the_epoch_ends_after_that_many_steps(rng, tmp_path):
+    X, y = moons(rng)  # 150 examples: 10 batches of 16 per epoch
+    path = tmp_path / "c.safetensors"
+    writes, stamps = [], set()
+
+    class Seen(Callback):  # runs after the checkpoint's hook: a new file stamp is a write
+        def on_epoch_end(self, epoch, logs):
+            stamp = path.stat().st_mtime_ns if path.exists() else None
+            if stamp is not None and stamp not in stamps:
+                writes.append(epoch)
+                stamps.add(stamp)
+
+    network().fit(X, y, epochs=7, batch_size=16, verbose=False,
+                  callbacks=[ModelCheckpoint(path, every_steps=25), Seen()])
+    assert writes == [2, 5]  # after 30 and 60 steps (epochs 3 and 6)

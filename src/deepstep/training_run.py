@@ -50,7 +50,6 @@ again if none was written), and so ends with the same bits as a run never interr
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -90,8 +89,6 @@ MODEL_FILE = rf.MODEL_FILE
 #: 1.5%; one every epoch of a 300-example CSV (10 steps) tripled the training time. An
 #: interrupt writes one whenever it comes.
 CHECKPOINT_EVERY_STEPS = 100
-#: The full-batch name of :data:`CHECKPOINT_EVERY_STEPS` (an iteration is a step there).
-CHECKPOINT_EVERY_ITERATIONS = CHECKPOINT_EVERY_STEPS
 
 
 @dataclass
@@ -141,15 +138,6 @@ def class_weights(plan: Plan) -> str | dict[int, float] | None:
     return {classes.index(name): float(w) for name, w in cw.items()}
 
 
-def checkpoint_every(plan: Plan) -> int:
-    """Epochs between checkpoints: enough for :data:`CHECKPOINT_EVERY_STEPS` steps (100
-    iterations of full-batch training, 1 epoch when an epoch has 100 steps or more). An
-    interrupt always writes one."""
-    b, m = plan.settings["batch_size"], plan.splits.train.m
-    steps_per_epoch = 1 if b is None or b >= m else math.ceil(m / b)
-    return max(1, math.ceil(CHECKPOINT_EVERY_STEPS / steps_per_epoch))
-
-
 def history_file(plan: Plan, seed: int) -> str:
     """The history file of ``seed``: history.jsonl for the first seed (the saved model)."""
     return rf.HISTORY_FILE if seed == plan.seeds[0] else f"history-seed{seed}.jsonl"
@@ -169,7 +157,7 @@ def train_seed(plan: Plan, seed: int, folder: Path, log: Log) -> Run:
     net = build_network(plan, seed)
     checkpoint = folder / rf.CHECKPOINT_FILE
     callbacks = [HistoryFile(folder / history_file(plan, seed)),
-                 ModelCheckpoint(checkpoint, every=checkpoint_every(plan))]
+                 ModelCheckpoint(checkpoint, every_steps=CHECKPOINT_EVERY_STEPS)]
     if plan.settings.get("preset") == "course":
         callbacks.append(PrintCost(every=100, file=_LogStream(log)))  # type: ignore[arg-type]
     train, val = plan.splits.train, plan.splits.validation

@@ -162,6 +162,18 @@ class TerminateOnNaN(Callback):
             "(e.g. --clip-norm 1.0), and check the data for huge or non-finite values")
 
 
+def epochs_between(steps: int, batches_per_epoch: int) -> int:
+    """Epochs to the end of the first epoch after ``steps`` more steps: an action "every
+    ``steps`` steps" taken at epoch ends (every epoch when an epoch has that many batches).
+
+    Examples
+    --------
+    >>> epochs_between(100, 1), epochs_between(100, 4), epochs_between(100, 125)
+    (100, 25, 1)
+    """
+    return max(1, math.ceil(steps / max(batches_per_epoch, 1)))
+
+
 def direction(monitor: str) -> float:
     """+1 for a log key where lower is better (losses), -1 where higher is (keys ending in
     "accuracy" or "r2"): ``direction(key) * value`` is always minimised.
@@ -241,6 +253,9 @@ class ModelCheckpoint(Callback):
     path : str or Path
     every : int
         Write at the end of every ``every`` epochs (and when training is interrupted).
+    every_steps : int, optional
+        Instead of ``every``: write at the end of the first epoch after every
+        ``every_steps`` steps (:func:`epochs_between`).
     best_only : bool
         Write only when ``monitor`` improves (then not on an interrupt: the file keeps the
         best state).
@@ -250,13 +265,20 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, path: str | Path, every: int = 1, best_only: bool = False,
-                 monitor: str = "val_loss") -> None:
+                 monitor: str = "val_loss", every_steps: int | None = None) -> None:
         if every < 1:
             raise ValueError(f"every must be >= 1 epoch, got {every}")
+        if every_steps is not None and every_steps < 1:
+            raise ValueError(f"every_steps must be >= 1 step, got {every_steps}")
         self.path, self.every, self.best_only, self.monitor = Path(path), every, best_only, \
             monitor
+        self.every_steps = every_steps
         self.sign = direction(monitor)
         self.best = math.inf
+
+    def on_train_begin(self) -> None:
+        if self.every_steps is not None:
+            self.every = epochs_between(self.every_steps, len(self.trainer.data))
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.best_only:
@@ -351,7 +373,7 @@ class ProgressBar(Callback):
         t = self.trainer
         self._start, self._first = time.perf_counter(), t.epoch  # t.epoch > 0 on a resume
         self._full_batch = len(t.data) == 1
-        self._every = max(1, math.ceil(self.every_iterations / len(t.data)))
+        self._every = epochs_between(self.every_iterations, len(t.data))
         stream = self.file or sys.stderr
         live = self.live if self.live is not None else _is_terminal(stream)
         if live:
