@@ -106,6 +106,11 @@ def epochs_for(steps: int, batch_size: int, m: int, low: int = 1, high: int | No
     return epochs if high is None else min(epochs, high)
 
 
+def always(shape: DataShape) -> bool:
+    """The condition of a rule that applies to every data set (the step budget)."""
+    return True
+
+
 def _large(shape: DataShape) -> dict[str, Any]:
     return {"hidden_layers": [512, 256], "batch_size": 64, "dropout": 0.3, "l2": 0.0,
             "schedule": "cosine", "epochs": epochs_for(LARGE_STEPS, 64, shape.m, 3, 60),
@@ -121,7 +126,7 @@ RULES: list[Rule] = [
          "3000 steps of 32 fit every tabular set tried (150 to 4000 rows) without early "
          "stopping, which on 20-example validation parts stopped at random epochs",
          ("epochs",),
-         lambda shape: True,
+         always,
          lambda shape: {"epochs": epochs_for(STEPS, DEFAULTS["batch_size"], shape.m)}),
     Rule("n_x >= m (more features than examples: raw images such as cat)",
          "epochs = 50",

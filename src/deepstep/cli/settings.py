@@ -22,7 +22,7 @@ from ..data import MODES
 from ..files import read_toml
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..recipe import DEFAULTS as RECIPE_DEFAULTS
-from ..recipe import adaptations
+from ..recipe import adaptations, always
 from ..run_plan import RECIPE, RECIPE_KEYS
 from ..targets import TASKS
 from .common import shown
@@ -244,7 +244,7 @@ def shown_default(key: str) -> Any:
     rules = adaptations(RECIPE_KEYS[key])
     if not rules:
         return base
-    if rules[0].condition.startswith("always"):
+    if rules[0].applies is always:
         return f"{rules[0].setting}; adapted further to the data, see the README's Defaults"
     return f"{shown(base)}; adapted to the data, see the README's Defaults"
 
